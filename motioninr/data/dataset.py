@@ -1,0 +1,173 @@
+"""The canonical processed dataset that every stage after ``prepare`` reads.
+
+A processed dataset is a folder::
+
+    train.npz   frames (total_frames, joints, 3) float32, metres, all sequences concatenated
+                lengths (sequences,) int64, labels (sequences,) int64, ids (sequences,) str
+    test.npz    the same, when the dataset has a test split
+    meta.json   class names, joint names, parents, fps, units, up axis, source,
+                split rule, per-split counts and per-class length statistics,
+                and normalisation statistics of the model representation
+
+No padding and no pickles: loading a split is one read per array.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from motioninr.errors import DataError
+from motioninr.io import atomic_path, load_npz
+
+SPLITS = ("train", "test")
+
+
+@dataclass
+class RawDataset:
+    """What a loader returns: variable-length sequences in metres plus their labels.
+
+    ``sequences[i]`` is ``(frames_i, joints, 3)`` float32. ``split`` holds the
+    dataset's own split per sample (``"train"``/``"test"``) or is ``None`` when
+    the dataset defines none.
+    """
+
+    sequences: list[np.ndarray]
+    labels: np.ndarray
+    ids: list[str]
+    class_names: list[str]
+    joint_names: list[str]
+    parents: list[int]
+    fps: float
+    source: str
+    up: str = "y"
+    split: list[str] | None = None
+    split_rule: str = "none"
+    notes: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.labels = np.asarray(self.labels, dtype=np.int64)
+        n = len(self.sequences)
+        if len(self.labels) != n or len(self.ids) != n or (self.split is not None and len(self.split) != n):
+            raise ValueError("sequences, labels, ids and split must have one entry per sample")
+
+
+@dataclass
+class MotionSet:
+    """Variable-length motions stored concatenated.
+
+    frames:  (total_frames, joints, 3) float32
+    lengths: (sequences,) int64
+    labels:  (sequences,) int64
+    ids:     (sequences,) str
+    """
+
+    frames: np.ndarray
+    lengths: np.ndarray
+    labels: np.ndarray
+    ids: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.frames = np.asarray(self.frames, dtype=np.float32)
+        self.lengths = np.asarray(self.lengths, dtype=np.int64)
+        self.labels = np.asarray(self.labels, dtype=np.int64)
+        self.ids = np.asarray(self.ids, dtype=str)
+        if self.frames.ndim != 3 or self.frames.shape[-1] != 3:
+            raise ValueError(f"frames must be (total_frames, joints, 3), got {self.frames.shape}")
+        if int(self.lengths.sum()) != len(self.frames):
+            raise ValueError(f"lengths sum to {int(self.lengths.sum())} but there are {len(self.frames)} frames")
+        if not (len(self.lengths) == len(self.labels) == len(self.ids)):
+            raise ValueError("lengths, labels and ids must have one entry per sequence")
+
+    @classmethod
+    def from_sequences(cls, sequences: list[np.ndarray], labels, ids) -> "MotionSet":
+        """Concatenate a list of ``(frames_i, joints, 3)`` arrays."""
+        if len(sequences) == 0:
+            raise ValueError("no sequences")
+        return cls(
+            frames=np.concatenate(sequences, axis=0),
+            lengths=np.array([len(s) for s in sequences], dtype=np.int64),
+            labels=labels,
+            ids=ids,
+        )
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def num_joints(self) -> int:
+        return self.frames.shape[1]
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Start frame of each sequence, ``(sequences + 1,)`` with the total at the end."""
+        return np.concatenate([[0], np.cumsum(self.lengths)])
+
+    def sequence(self, i: int) -> np.ndarray:
+        """The ``(lengths[i], joints, 3)`` frames of sequence ``i`` (a view)."""
+        o = self.offsets
+        return self.frames[o[i] : o[i + 1]]
+
+    def sequences(self) -> Iterator[np.ndarray]:
+        o = self.offsets
+        for i in range(len(self)):
+            yield self.frames[o[i] : o[i + 1]]
+
+    def sequence_index(self) -> np.ndarray:
+        """Sequence number of every frame, ``(total_frames,)``."""
+        return np.repeat(np.arange(len(self)), self.lengths)
+
+    def subset(self, index) -> "MotionSet":
+        """The sequences selected by an integer index array or boolean mask, in that order."""
+        index = np.arange(len(self))[index]
+        seqs = [self.sequence(i) for i in index]
+        if not seqs:
+            return MotionSet(np.zeros((0, self.num_joints, 3), np.float32), [], [], np.array([], str))
+        return MotionSet.from_sequences(seqs, self.labels[index], self.ids[index])
+
+    def save(self, path: str | Path, **extra: np.ndarray) -> None:
+        """Write as an uncompressed ``.npz`` (atomically)."""
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, frames=self.frames, lengths=self.lengths, labels=self.labels, ids=self.ids, **extra)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "MotionSet":
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"{path}: file not found; expected a motion set .npz (frames, lengths, labels, ids)")
+        try:
+            arrays = load_npz(path)
+            return cls(arrays["frames"], arrays["lengths"], arrays["labels"], arrays["ids"])
+        except (KeyError, ValueError, OSError) as exc:
+            raise DataError(f"{path}: not a readable motion set ({exc}); expected arrays frames, lengths, labels, ids") from None
+
+
+def load_meta(processed: str | Path) -> dict:
+    """Read ``meta.json`` of a processed dataset folder."""
+    path = Path(processed) / "meta.json"
+    if not path.is_file():
+        raise DataError(f"{path}: not found; run the prepare stage first (dvc repro prepare)")
+    return json.loads(path.read_text())
+
+
+def load_split(processed: str | Path, split: str = "train") -> MotionSet:
+    """Load one split of a processed dataset folder."""
+    if split not in SPLITS:
+        raise DataError(f"split {split!r} unknown; expected one of {', '.join(SPLITS)}")
+    path = Path(processed) / f"{split}.npz"
+    if not path.is_file():
+        raise DataError(f"{path}: not found; the processed dataset has no {split} split")
+    return MotionSet.load(path)
+
+
+def save_processed(out: str | Path, splits: dict[str, MotionSet], meta: dict) -> None:
+    """Write a processed dataset folder atomically (temporary folder renamed into place)."""
+    with atomic_path(out, directory=True) as tmp:
+        for name, ms in splits.items():
+            ms.save(tmp / f"{name}.npz")
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -1,0 +1,79 @@
+"""Validation helpers shared by the loaders: every failure is a one-line DataError naming the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from motioninr.errors import DataError
+
+
+def require_dir(path: Path, expected: str) -> Path:
+    if not path.exists():
+        raise DataError(f"{path}: not found; expected {expected}")
+    if not path.is_dir():
+        raise DataError(f"{path}: not a folder; expected {expected}")
+    return path
+
+
+def require_file(path: Path, expected: str) -> Path:
+    if not path.exists():
+        raise DataError(f"{path}: not found; expected {expected}")
+    if not path.is_file():
+        raise DataError(f"{path}: not a file; expected {expected}")
+    return path
+
+
+def read_npy(path: Path) -> np.ndarray:
+    """Read one ``.npy`` (no pickles), turning any failure into a DataError naming the file."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as exc:  # truncated, corrupt, pickled object arrays, ...
+        raise DataError(f"{path}: unreadable .npy ({_short(exc)}); expected a numeric array") from None
+
+
+def read_pickle(path: Path) -> Any:
+    """Read a (joblib) pickle from a dataset release, turning any failure into a DataError."""
+    import joblib
+
+    try:
+        return joblib.load(path)
+    except Exception as exc:
+        raise DataError(f"{path}: unreadable pickle ({_short(exc)})") from None
+
+
+def check_motion(arr: Any, where: str, joints: int | None = None, *, dims: int = 3) -> np.ndarray:
+    """Validate one motion ``(frames, joints, dims)``: rank, joint count, length and finiteness.
+
+    Returns it as float32. ``where`` names the file (and entry) in the error.
+    """
+    try:
+        arr = np.asarray(arr, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise DataError(f"{where}: not a numeric array; expected (frames, joints, {dims}) positions") from None
+    exp = f"(frames, {joints if joints is not None else 'joints'}, {dims})"
+    if arr.ndim != 3 or arr.shape[-1] != dims:
+        raise DataError(f"{where}: array of shape {arr.shape}; expected {exp}")
+    if joints is not None and arr.shape[1] != joints:
+        raise DataError(f"{where}: {arr.shape[1]} joints; expected {joints} joints, shape {exp}")
+    if arr.shape[0] == 0:
+        raise DataError(f"{where}: zero-length sequence; expected at least one frame")
+    if not np.isfinite(arr).all():
+        raise DataError(f"{where}: contains NaN or Inf values; expected finite positions")
+    return arr
+
+
+def check_same_joints(sequences: list[np.ndarray], ids: list[str], where: str) -> None:
+    """All sequences must share one joint count."""
+    if not sequences:
+        return
+    j0 = sequences[0].shape[1]
+    for s, i in zip(sequences, ids):
+        if s.shape[1] != j0:
+            raise DataError(f"{where}: sample {i!r} has {s.shape[1]} joints but {ids[0]!r} has {j0}; expected one joint count")
+
+
+def _short(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:160] or type(exc).__name__

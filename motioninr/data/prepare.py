@@ -1,0 +1,156 @@
+"""From a loaded raw dataset to the canonical processed splits and their metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from motioninr.data.dataset import MotionSet, RawDataset
+from motioninr.data.representation import normalization_stats
+from motioninr.errors import DataError
+from motioninr.settings import require
+
+
+@dataclass(frozen=True)
+class PrepareSettings:
+    """How raw sequences become the processed dataset (``params.yaml: data``, minus the loader fields)."""
+
+    target_fps: float | None = None
+    min_length: int = 1
+    max_length: int | None = None
+    root_to_origin: Literal["xyz", "horizontal", "none"] = "xyz"
+    split: Literal["auto", "dataset", "stratified"] = "auto"
+    test_fraction: float = 0.0
+    split_seed: int = 0
+
+    def validate(self, where: str = "data") -> None:
+        require(self.target_fps is None or self.target_fps > 0, f"{where}.target_fps", self.target_fps, "a positive number or null")
+        require(self.min_length >= 1, f"{where}.min_length", self.min_length, "an integer >= 1")
+        require(
+            self.max_length is None or self.max_length >= self.min_length,
+            f"{where}.max_length", self.max_length, f"null or an integer >= min_length ({self.min_length})",
+        )
+        require(0.0 <= self.test_fraction < 1.0, f"{where}.test_fraction", self.test_fraction, "a number in [0, 1)")
+
+
+def resample_fps(seq: np.ndarray, fps: float, target_fps: float) -> np.ndarray:
+    """Linearly resample ``(frames, joints, 3)`` from ``fps`` to ``target_fps`` (same duration)."""
+    if abs(fps - target_fps) < 1e-9 or len(seq) < 2:
+        return seq
+    n_new = max(1, int(round((len(seq) - 1) * target_fps / fps)) + 1)
+    t = np.linspace(0.0, len(seq) - 1, n_new)
+    i0 = np.floor(t).astype(int)
+    i1 = np.minimum(i0 + 1, len(seq) - 1)
+    w = (t - i0)[:, None, None].astype(seq.dtype)
+    return seq[i0] * (1 - w) + seq[i1] * w
+
+
+def move_root_to_origin(seq: np.ndarray, mode: str) -> np.ndarray:
+    """Subtract the first frame's root position (all axes for ``xyz``; the ground-plane axes for ``horizontal``)."""
+    if mode == "none":
+        return seq
+    offset = seq[0, 0].copy()
+    if mode == "horizontal":
+        offset[1] = 0.0  # y is up in the processed data
+    return seq - offset
+
+
+def stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask of test samples: ``round(test_fraction * n_c)`` per class, at least one left for training."""
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(labels), dtype=bool)
+    if test_fraction <= 0:
+        return test
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        n_test = min(int(round(test_fraction * len(idx))), len(idx) - 1)
+        test[rng.permutation(idx)[:n_test]] = True
+    return test
+
+
+def _length_stats(lengths: np.ndarray, labels: np.ndarray, class_names: list[str]) -> dict:
+    stats = {}
+    for c, name in enumerate(class_names):
+        ls = lengths[labels == c]
+        stats[name] = (
+            {"count": int(len(ls)), "min": int(ls.min()), "max": int(ls.max()),
+             "mean": round(float(ls.mean()), 2), "median": float(np.median(ls))}
+            if len(ls) else {"count": 0}
+        )
+    return stats
+
+
+def prepare(raw: RawDataset, settings: PrepareSettings) -> tuple[dict[str, MotionSet], dict]:
+    """Resample, filter, re-centre and split ``raw``; return the splits and ``meta.json`` content."""
+    fps = float(settings.target_fps or raw.fps)
+    seqs, keep = [], []
+    for i, seq in enumerate(raw.sequences):
+        seq = np.asarray(seq, dtype=np.float32)
+        if settings.target_fps:
+            seq = resample_fps(seq, raw.fps, settings.target_fps)
+        if len(seq) < settings.min_length or (settings.max_length and len(seq) > settings.max_length):
+            continue
+        seqs.append(move_root_to_origin(seq, settings.root_to_origin))
+        keep.append(i)
+    if not keep:
+        raise DataError(
+            f"{raw.source}: no sequence has a length within data.min_length={settings.min_length} "
+            f"and data.max_length={settings.max_length}; lengths range "
+            f"{min(map(len, raw.sequences))}..{max(map(len, raw.sequences))}"
+        )
+    keep = np.asarray(keep)
+    labels = raw.labels[keep]
+    ids = np.asarray(raw.ids)[keep]
+
+    mode = settings.split
+    if mode == "dataset" and raw.split is None:
+        raise DataError(f"data.split: got 'dataset', but {raw.source} defines no train/test split; use auto or stratified")
+    if raw.split is not None and mode in ("auto", "dataset"):
+        test = np.asarray(raw.split)[keep] == "test"
+        split_rule = raw.split_rule
+    else:
+        test = stratified_split(labels, settings.test_fraction, settings.split_seed)
+        split_rule = (
+            f"stratified, test_fraction={settings.test_fraction}, seed={settings.split_seed}"
+            if settings.test_fraction > 0 else "all samples in train"
+        )
+
+    splits: dict[str, MotionSet] = {}
+    for name, mask in (("train", ~test), ("test", test)):
+        idx = np.flatnonzero(mask)
+        if len(idx):
+            splits[name] = MotionSet.from_sequences([seqs[i] for i in idx], labels[idx], ids[idx])
+    if "train" not in splits:
+        raise DataError(f"{raw.source}: the split rule ({split_rule}) leaves no training sample")
+
+    train = splits["train"]
+    meta = {
+        "source": raw.source,
+        "class_names": list(raw.class_names),
+        "num_classes": len(raw.class_names),
+        "joint_names": list(raw.joint_names),
+        "parents": [int(p) for p in raw.parents],
+        "num_joints": int(train.num_joints),
+        "fps": fps,
+        "source_fps": float(raw.fps),
+        "units": "m",
+        "up": raw.up,
+        "root_to_origin": settings.root_to_origin,
+        "split_rule": split_rule,
+        "splits": {
+            name: {
+                "sequences": len(ms),
+                "frames": int(ms.lengths.sum()),
+                "length_min": int(ms.lengths.min()),
+                "length_max": int(ms.lengths.max()),
+                "per_class": _length_stats(ms.lengths, ms.labels, list(raw.class_names)),
+            }
+            for name, ms in splits.items()
+        },
+        "dropped_by_length": int(len(raw.sequences) - len(keep)),
+        "normalization": normalization_stats(train.frames),
+        **({"notes": raw.notes} if raw.notes else {}),
+    }
+    return splits, meta

@@ -1,0 +1,1 @@
+"""One Typer command per DVC stage: parse settings, call the library, write artifacts atomically."""
