@@ -1,0 +1,23 @@
+"""The user-facing command line: ``motioninr generate``, ``motioninr render``, ``motioninr inspect``."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+# Each subcommand lives in motioninr/commands/<name>.py as a function of the same name.
+for _name in ("generate", "render", "inspect"):
+    try:
+        _module = importlib.import_module(f"motioninr.commands.{_name}")
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"motioninr.commands.{_name}":
+            raise
+        continue
+    app.command(name=_name)(getattr(_module, _name))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Subcommands of the user-facing ``motioninr`` CLI, one module each."""
