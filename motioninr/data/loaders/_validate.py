@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -34,14 +34,46 @@ def read_npy(path: Path) -> np.ndarray:
         raise DataError(f"{path}: unreadable .npy ({_short(exc)}); expected a numeric array") from None
 
 
-def read_pickle(path: Path) -> Any:
-    """Read a (joblib) pickle from a dataset release, turning any failure into a DataError."""
+def read_pickle(path: Path, expected: str = "a pickle from the dataset release") -> Any:
+    """Read a (joblib or plain) pickle from a dataset release, turning any failure into a DataError."""
     import joblib
 
+    require_file(path, expected)
     try:
         return joblib.load(path)
-    except Exception as exc:
-        raise DataError(f"{path}: unreadable pickle ({_short(exc)})") from None
+    except Exception as exc:  # truncated, corrupt, not a pickle, ...
+        raise DataError(f"{path}: unreadable pickle ({_short(exc)}); expected {expected}") from None
+
+
+def read_lines(path: Path, expected: str) -> list[str]:
+    """The non-empty lines of a text file, stripped; a DataError names the file if it is missing or unreadable."""
+    require_file(path, expected)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: unreadable text file ({_short(exc)}); expected {expected}") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def require_keys(obj: Any, keys: tuple[str, ...] | list[Any], where: str, expected: str) -> Mapping:
+    """``obj`` must be a mapping holding every key in ``keys``."""
+    if not isinstance(obj, Mapping):
+        raise DataError(f"{where}: holds a {type(obj).__name__}; expected {expected}")
+    for key in keys:
+        if key not in obj:
+            raise DataError(f"{where}: no {key!r} entry; expected {expected}")
+    return obj
+
+
+def require_sequence(obj: Any, where: str, length: int | None = None, expected: str = "a list") -> list:
+    """``obj`` must be a list/tuple (or 1-d object array), of ``length`` items when given."""
+    if isinstance(obj, np.ndarray) and obj.dtype == object and obj.ndim == 1:
+        obj = list(obj)
+    if not isinstance(obj, (list, tuple)):
+        raise DataError(f"{where}: holds a {type(obj).__name__}; expected {expected}")
+    if length is not None and len(obj) != length:
+        raise DataError(f"{where}: {len(obj)} entries; expected {length} ({expected})")
+    return list(obj)
 
 
 def check_motion(arr: Any, where: str, joints: int | None = None, *, dims: int = 3) -> np.ndarray:
