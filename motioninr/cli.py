@@ -8,6 +8,12 @@ import typer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
+
+@app.callback()
+def _main() -> None:
+    # A callback keeps `motioninr <command>` a command group even while only one subcommand is installed.
+    pass
+
 # Each subcommand lives in motioninr/commands/<name>.py as a function of the same name.
 for _name in ("generate", "render", "inspect"):
     try:

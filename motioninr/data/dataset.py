@@ -15,6 +15,7 @@ No padding and no pickles: loading a split is one read per array.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -143,7 +144,7 @@ class MotionSet:
         try:
             arrays = load_npz(path)
             return cls(arrays["frames"], arrays["lengths"], arrays["labels"], arrays["ids"])
-        except (KeyError, ValueError, OSError) as exc:
+        except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
             raise DataError(f"{path}: not a readable motion set ({exc}); expected arrays frames, lengths, labels, ids") from None
 
 
