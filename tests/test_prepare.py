@@ -96,3 +96,14 @@ def test_settings_errors_name_the_setting():
         from_mapping(PrepareSettings, {"root_to_origin": "up"}, "data")
     with pytest.raises(SettingsError, match=r"data\.bogus: unknown setting"):
         from_mapping(PrepareSettings, {"bogus": 1}, "data")
+
+
+def test_atomic_artifacts_have_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    from motioninr.io import save_json
+
+    save_json(tmp_path / "a.json", {"x": 1})
+    mode = stat.S_IMODE(os.stat(tmp_path / "a.json").st_mode)
+    assert mode & 0o044 == 0o044 or os.umask(os.umask(0)) & 0o044, oct(mode)
