@@ -1,0 +1,82 @@
+"""Stage ``evaluate``: accuracy, FID, diversity, multimodality and MMS of every generated set (``params.yaml: evaluate``).
+
+Writes ``metrics.json`` (flat ``<set>/<metric>`` and ``<set>/<metric>_ci`` keys,
+``real`` being two independent crops of the real motions) and the per-class,
+confusion and FID-by-length tables under ``plots/evaluate`` (see
+:mod:`motioninr.evaluation.report`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import typer
+
+from motioninr.data.dataset import MotionSet, load_meta, load_split
+from motioninr.device import resolve_device
+from motioninr.errors import DataError, exit_on_error
+from motioninr.evaluation import EvaluateSettings, evaluate_motions, load_classifier
+from motioninr.evaluation.report import format_table, metrics_json, write_report
+from motioninr.io import atomic_path, save_json
+from motioninr.settings import from_mapping
+from stages.common import read_params, section
+
+app = typer.Typer(add_completion=False)
+
+
+def load_generated(folder: Path, class_names: list[str]) -> tuple[dict[str, MotionSet], dict[str, np.ndarray]]:
+    """The motion sets listed in ``<folder>/meta.json`` and, where a file has one, its ``replication`` array."""
+    listing = folder / "meta.json"
+    if not listing.is_file():
+        raise DataError(f"{listing}: not found; run the generate stage first (dvc repro generate)")
+    meta = json.loads(listing.read_text())
+    if meta.get("class_names") not in (None, class_names):
+        raise DataError(f"{listing}: class_names {meta['class_names']} differ from the processed dataset's {class_names}")
+    sets, groups = {}, {}
+    for name, entry in meta.get("files", {}).items():
+        path = folder / entry.get("path", f"{name}.npz")
+        sets[name] = MotionSet.load(path)
+        with np.load(path, allow_pickle=False) as z:
+            if "replication" in z.files:
+                groups[name] = z["replication"]
+    return sets, groups
+
+
+@app.command()
+def main(
+    params: Path = typer.Option(Path("params.yaml"), help="Parameters file (section 'evaluate')."),
+    processed: Path = typer.Option(Path("data/processed"), help="Processed dataset folder (the real motions)."),
+    generated: Path = typer.Option(Path("data/generated"), help="Folder of generated motion sets (meta.json lists them)."),
+    evaluator: Path = typer.Option(Path("models/evaluator.pt"), help="Evaluator checkpoint."),
+    metrics: Path = typer.Option(Path("metrics.json"), help="Flat metrics file to write."),
+    plots: Path = typer.Option(Path("plots/evaluate"), help="Folder of per-class and per-length tables to write."),
+    debug: bool = typer.Option(False, help="Show tracebacks."),
+) -> None:
+    """Score the generated motions against the real ones with the replicated Action2Motion/MotionINR protocol."""
+    with exit_on_error(debug):
+        t0 = time.perf_counter()
+        settings = from_mapping(EvaluateSettings, section(read_params(params), "evaluate"), "evaluate")
+        torch.set_num_threads(settings.threads)
+        meta = load_meta(processed)
+        class_names = list(meta["class_names"])
+        if settings.real_split == "test" and not (processed / "test.npz").is_file():
+            raise DataError(f"evaluate.real_split: got 'test', but {processed} has no test split; use train")
+        real = load_split(processed, settings.real_split)
+        train = None if settings.real_split == "train" else load_split(processed, "train")
+        sets, groups = load_generated(generated, class_names)
+        clf = load_classifier(evaluator, real.num_joints, len(class_names), resolve_device(settings.device, "evaluate.device"))
+        result = evaluate_motions(clf, real, sets, class_names, settings, train=train, groups=groups)
+        save_json(metrics, metrics_json(result))
+        with atomic_path(plots, directory=True) as tmp:
+            write_report(tmp, result)
+    typer.echo(format_table(result))
+    typer.echo(f"{result.replications} replications on the {settings.real_split} split in "
+               f"{time.perf_counter() - t0:.1f} s -> {metrics}, {plots}")
+
+
+if __name__ == "__main__":
+    app()
