@@ -1,0 +1,161 @@
+"""Code draws: samples from the trained model's code posteriors, the data the Gaussian mixtures are fitted to.
+
+A draws file (``data/codes/draws.npz``) holds, for ``samples`` training
+sequences and ``draws`` codes each (``rows = samples * draws``)::
+
+    codes          (rows, code_dim) float32   composed codes c = compose(beta, alpha)
+    sample         (rows,) int64              training sample each draw comes from
+    labels         (rows,) int64              its class
+    lengths        (rows,) int64              its length in frames
+    sample_ids     (samples,) str             training sample ids
+    sample_labels  (samples,) int64
+    sample_lengths (samples,) int64
+    sample_codes   (samples, code_dim) float32  posterior mean codes (the training codes)
+    class_names    (classes,) str
+
+No pickled objects: every array is numeric or a fixed-width string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from motioninr.errors import DataError
+from motioninr.io import atomic_path, load_npz
+from motioninr.settings import require
+
+_FIELDS = ("codes", "sample", "labels", "lengths", "sample_ids", "sample_labels", "sample_lengths",
+           "sample_codes", "class_names")
+
+
+@dataclass(frozen=True)
+class ResampleSettings:
+    """Settings of the resample stage (``params.yaml`` section ``resample``)."""
+
+    draws: int = 50
+    seed: int = 0
+    device: str = "auto"
+
+    def validate(self, where: str) -> None:
+        require(self.draws >= 1, f"{where}.draws", self.draws, "an integer >= 1")
+
+
+@dataclass
+class CodeDraws:
+    """Draws from the code posteriors of every training sample (see the module docstring for shapes)."""
+
+    codes: np.ndarray
+    sample: np.ndarray
+    sample_ids: np.ndarray
+    sample_labels: np.ndarray
+    sample_lengths: np.ndarray
+    sample_codes: np.ndarray
+    class_names: list[str]
+
+    def __post_init__(self) -> None:
+        self.codes = np.asarray(self.codes, dtype=np.float32)
+        self.sample = np.asarray(self.sample, dtype=np.int64)
+        self.sample_ids = np.asarray(self.sample_ids, dtype=str)
+        self.sample_labels = np.asarray(self.sample_labels, dtype=np.int64)
+        self.sample_lengths = np.asarray(self.sample_lengths, dtype=np.int64)
+        self.sample_codes = np.asarray(self.sample_codes, dtype=np.float32)
+        self.class_names = [str(c) for c in self.class_names]
+        n = len(self.sample_ids)
+        if self.codes.ndim != 2 or len(self.sample) != len(self.codes):
+            raise ValueError(f"codes must be (rows, code_dim) with one sample index per row, got {self.codes.shape}"
+                             f" and {self.sample.shape}")
+        if not (len(self.sample_labels) == len(self.sample_lengths) == len(self.sample_codes) == n):
+            raise ValueError("sample_ids, sample_labels, sample_lengths and sample_codes need one entry per sample")
+        if self.sample_codes.ndim != 2 or self.sample_codes.shape[1] != self.codes.shape[1]:
+            raise ValueError(f"sample_codes must be (samples, {self.codes.shape[1]}), got {self.sample_codes.shape}")
+        if len(self.sample) and (self.sample.min() < 0 or self.sample.max() >= n):
+            raise ValueError(f"sample indices must lie in [0, {n})")
+        if n and (self.sample_labels.min() < 0 or self.sample_labels.max() >= len(self.class_names)):
+            raise ValueError(f"labels must lie in [0, {len(self.class_names)})")
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Class of every draw, ``(rows,)``."""
+        return self.sample_labels[self.sample]
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Length in frames of every draw's training sample, ``(rows,)``."""
+        return self.sample_lengths[self.sample]
+
+    @property
+    def code_dim(self) -> int:
+        return self.codes.shape[1]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def save(self, path: str | Path) -> None:
+        """Write the draws as an uncompressed ``.npz`` (atomically)."""
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, codes=self.codes, sample=self.sample, labels=self.labels, lengths=self.lengths,
+                         sample_ids=self.sample_ids, sample_labels=self.sample_labels,
+                         sample_lengths=self.sample_lengths, sample_codes=self.sample_codes,
+                         class_names=np.asarray(self.class_names, dtype=str))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "CodeDraws":
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"{path}: not found; run `dvc repro resample`")
+        try:
+            a = load_npz(path)
+            missing = [k for k in _FIELDS if k not in a]
+            if missing:
+                raise ValueError(f"missing arrays {', '.join(missing)}")
+            return cls(a["codes"], a["sample"], a["sample_ids"], a["sample_labels"], a["sample_lengths"],
+                       a["sample_codes"], a["class_names"].tolist())
+        except (ValueError, OSError) as exc:
+            raise DataError(f"{path}: not a readable code draws file ({exc})") from None
+
+
+def draw_codes(model, draws: int, seed: int = 0, batch: int = 65536) -> CodeDraws:
+    """Draw ``draws`` composed codes per training sample from a trained model's posteriors.
+
+    ``beta ~ N(seq_mu_i, exp(seq_logvar_i))`` and ``alpha ~ N(act_mu_z, exp(act_logvar_z))``
+    (the mean itself where a code is not variational), ``c = model.compose(beta, alpha)``.
+    Draw ``k`` of sample ``i`` is row ``i * draws + k``. The posterior mean codes
+    ``compose(seq_mu_i, act_mu_z)`` are kept as the training codes.
+    """
+    import torch
+
+    if draws < 1:
+        raise ValueError(f"draws must be >= 1, got {draws}")
+    post = model.posteriors()
+    labels = torch.as_tensor(model.train_labels, dtype=torch.long).cpu()
+    lengths = torch.as_tensor(model.train_lengths, dtype=torch.long).cpu()
+    seq_mu = post["seq_mu"].detach().float().cpu()
+    act_mu = post["act_mu"].detach().float().cpu()
+    seq_logvar, act_logvar = post.get("seq_logvar"), post.get("act_logvar")
+    seq_std = None if seq_logvar is None else torch.exp(0.5 * seq_logvar.detach().float().cpu())
+    act_std = None if act_logvar is None else torch.exp(0.5 * act_logvar.detach().float().cpu())
+    n = seq_mu.shape[0]
+    device = next(iter(model.parameters())).device if hasattr(model, "parameters") else torch.device("cpu")
+    gen = torch.Generator().manual_seed(int(seed))
+    sample = torch.arange(n).repeat_interleave(draws)
+    out = []
+    with torch.no_grad():
+        mean_codes = model.compose(seq_mu.to(device), act_mu[labels].to(device)).float().cpu()
+        for start in range(0, len(sample), batch):
+            idx = sample[start:start + batch]
+            beta, alpha = seq_mu[idx], act_mu[labels[idx]]
+            if seq_std is not None:
+                beta = beta + seq_std[idx] * torch.randn(beta.shape, generator=gen)
+            if act_std is not None:
+                alpha = alpha + act_std[labels[idx]] * torch.randn(alpha.shape, generator=gen)
+            out.append(model.compose(beta.to(device), alpha.to(device)).float().cpu())
+    return CodeDraws(
+        codes=torch.cat(out).numpy(), sample=sample.numpy(), sample_ids=np.asarray(model.train_ids, dtype=str),
+        sample_labels=labels.numpy(), sample_lengths=lengths.numpy(), sample_codes=mean_codes.numpy(),
+        class_names=list(model.class_names),
+    )
