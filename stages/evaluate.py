@@ -1,7 +1,8 @@
 """Stage ``evaluate``: accuracy, FID, diversity, multimodality and MMS of every generated set (``params.yaml: evaluate``).
 
-Writes ``metrics.json`` (flat ``<set>/<metric>`` and ``<set>/<metric>_ci`` keys,
-``real`` being two independent crops of the real motions) and the per-class,
+Writes ``metrics/evaluate/<set>.json`` (flat ``<metric>`` and ``<metric>_ci`` keys, one file
+per set so ``dvc metrics show`` prints one row per set; ``real`` compares two
+independent crops of the real motions) and the per-class,
 confusion and FID-by-length tables under ``plots/evaluate`` (see
 :mod:`motioninr.evaluation.report`).
 """
@@ -20,7 +21,7 @@ from motioninr.data.dataset import MotionSet, load_meta, load_split
 from motioninr.device import resolve_device
 from motioninr.errors import DataError, exit_on_error
 from motioninr.evaluation import EvaluateSettings, evaluate_motions, load_classifier
-from motioninr.evaluation.report import format_table, metrics_json, write_report
+from motioninr.evaluation.report import format_table, metrics_rows, write_report
 from motioninr.io import atomic_path, save_json
 from motioninr.settings import from_mapping
 from stages.common import read_params, section
@@ -52,7 +53,7 @@ def main(
     processed: Path = typer.Option(Path("data/processed"), help="Processed dataset folder (the real motions)."),
     generated: Path = typer.Option(Path("data/generated"), help="Folder of generated motion sets (meta.json lists them)."),
     evaluator: Path = typer.Option(Path("models/evaluator.pt"), help="Evaluator checkpoint."),
-    metrics: Path = typer.Option(Path("metrics.json"), help="Flat metrics file to write."),
+    metrics: Path = typer.Option(Path("metrics/evaluate"), help="Folder of per-set metrics files to write."),
     plots: Path = typer.Option(Path("plots/evaluate"), help="Folder of per-class and per-length tables to write."),
     debug: bool = typer.Option(False, help="Show tracebacks."),
 ) -> None:
@@ -70,7 +71,9 @@ def main(
         sets, groups = load_generated(generated, class_names)
         clf = load_classifier(evaluator, real.num_joints, len(class_names), resolve_device(settings.device, "evaluate.device"))
         result = evaluate_motions(clf, real, sets, class_names, settings, train=train, groups=groups)
-        save_json(metrics, metrics_json(result))
+        with atomic_path(metrics, directory=True) as tmp:
+            for name, row in metrics_rows(result).items():
+                save_json(tmp / f"{name}.json", {**row, "replications": result.replications})
         with atomic_path(plots, directory=True) as tmp:
             write_report(tmp, result)
     typer.echo(format_table(result))

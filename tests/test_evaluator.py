@@ -13,7 +13,7 @@ from motioninr.evaluation import (
 )
 from motioninr.evaluation.metrics import accuracy, fid
 from motioninr.evaluation.protocol import bin_index, length_bin_edges
-from motioninr.evaluation.report import metrics_json, write_report
+from motioninr.evaluation.report import metrics_rows, write_report
 from motioninr.settings import from_mapping
 
 A2M_KEYS = [
@@ -225,9 +225,11 @@ def test_report_files_and_flat_metrics(processed_dir, tmp_path):
     names = load_meta(processed_dir)["class_names"]
     clf = ActionClassifier(train.num_joints * 3, len(names), hidden_size=16)
     result = evaluate_motions(clf, train, {"gmm_variable": train}, names, EvaluateSettings(replications=2, length_bins=2))
-    flat = metrics_json(result)
-    assert set(flat) >= {"real/fid", "real/fid_ci", "gmm_variable/mms", "gmm_variable/mms_ci", "replications"}
-    assert all("/" in k or k == "replications" for k in flat)
+    rows = metrics_rows(result)
+    assert set(rows) == {"real", "gmm_variable"}
+    assert set(rows["gmm_variable"]) == {f"{m}{s}" for m in ("accuracy", "fid", "diversity", "multimodality", "mms")
+                                         for s in ("", "_ci")}
+    assert rows["gmm_variable"]["fid"] == pytest.approx(result.summary()["gmm_variable/fid"], abs=1e-6)
     files = write_report(tmp_path, result)
     assert {p.relative_to(tmp_path).as_posix() for p in files} >= {
         "confusion/gmm_variable.csv", "per_class/real.csv", "fid_by_length/gmm_variable.csv", "replications.csv"}
@@ -282,12 +284,13 @@ def test_train_evaluator_and_evaluate_stages(processed_dir, tmp_path):
                                                                                "sampler": "memorize"}},
                                                "class_names": ["class0", "class1", "class2"]}))
     _write_params(params, replications=2, length_bins=2)
-    metrics, plots = tmp_path / "metrics.json", tmp_path / "plots" / "evaluate"
+    metrics, plots = tmp_path / "metrics" / "evaluate", tmp_path / "plots" / "evaluate"
     res = runner.invoke(evaluate_stage, ["--params", str(params), "--processed", str(processed_dir), "--generated", str(gen),
                                          "--evaluator", str(out), "--metrics", str(metrics), "--plots", str(plots)])
     assert res.exit_code == 0, res.output
-    flat = json.loads(metrics.read_text())
-    assert flat["replications"] == 2 and "memorize_variable/mms" in flat and "real/fid_ci" in flat
+    assert sorted(p.name for p in metrics.iterdir()) == ["memorize_variable.json", "real.json"]
+    row = json.loads((metrics / "memorize_variable.json").read_text())
+    assert row["replications"] == 2 and row["mms"] >= 0 and "fid_ci" in json.loads((metrics / "real.json").read_text())
     assert (plots / "fid_by_length" / "memorize_variable.csv").is_file()
     assert "memorize_variable" in res.output
     (gen / "meta.json").unlink()

@@ -23,11 +23,17 @@ from motioninr.evaluation import metrics as M
 from motioninr.evaluation.protocol import METRICS, REAL, EvaluationResult
 
 
-def metrics_json(result: EvaluationResult) -> dict:
-    """Flat ``metrics.json`` content: ``<set>/<metric>`` and ``<set>/<metric>_ci``, NaN as null."""
-    out: dict = {k: _finite(v) for k, v in result.summary().items()}
-    out["replications"] = result.replications
-    return out
+def metrics_rows(result: EvaluationResult) -> dict[str, dict]:
+    """One flat record per set (``real`` and each generated set): ``<metric>`` and ``<metric>_ci``, NaN as null.
+
+    Written as ``metrics/evaluate/<set>.json``, so ``dvc metrics show`` prints one row per set
+    with the metrics as columns: the MMS table at a glance.
+    """
+    summary = result.summary()
+    return {
+        name: {key: _finite(summary[f"{name}/{key}"]) for m in METRICS for key in (m, f"{m}_ci")}
+        for name in result.names
+    }
 
 
 def _finite(v: float) -> float | None:
