@@ -1,0 +1,443 @@
+"""MotionINR: a variational auto-decoder of variable-length, action-conditioned motions.
+
+There is no encoder. Every training sequence i owns a code beta_i and every class z
+owns a code alpha_z; both are free parameters learned together with one decoder.
+Frame t of sequence i (class z) is decoded as
+
+    c_i  = compose(beta_i, alpha_z)      beta_i ~ N(mu_i, diag(exp(logvar_i))), alpha_z likewise
+    x_it = decoder(c_i, tau(t))          tau: fixed sinusoidal embedding of the real-valued time t
+
+and x_it is one pose in the model's representation (root position plus root-relative
+joints, see ``motioninr/data/representation.py``) normalised with the training set's
+statistics. ``decode`` turns it back into absolute positions in metres.
+
+Read top to bottom:
+
+1. ``MLPSettings`` / ``TransformerSettings`` / ``ModelSettings``: ``params.yaml: model``.
+2. ``CodeTable``: a table of diagonal Gaussian codes (beta: one row per training
+   sequence, addressed by its global index; alpha: one row per class).
+3. ``TimeCode``: tau(t) at real-valued times, so a model decodes at any frame rate.
+4. ``MLPDecoder`` / ``TransformerDecoder``: composed codes + time codes -> frames.
+5. ``MotionINR``: the two tables, the time code and a decoder.
+6. ``save_model`` / ``load_model``: the ``models/model.pt`` artifact.
+
+Batches of sequences of different lengths never loop over sequences in Python: a batch is
+``codes (batch, code_dim)`` plus ``lengths (batch,)`` and the frames of all its sequences
+packed one after the other, ``times (frames,)`` with ``frames = lengths.sum()``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from motioninr.errors import MotionINRError, SettingsError
+from motioninr.io import atomic_path
+from motioninr.settings import from_mapping, require
+
+FORMAT = "motioninr-model-v1"
+ACTIVATIONS = {"elu": nn.ELU, "relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh,
+               "leaky_relu": nn.LeakyReLU}
+
+
+# ----------------------------------------------------------------------------- 1. settings
+
+@dataclass(frozen=True)
+class MLPSettings:
+    """Decodes every frame on its own from ``[c, tau_t]``: hidden layer sizes and their activation."""
+
+    layers: tuple[int, ...] = (512, 512, 256)
+    activation: Literal["elu", "relu", "gelu", "silu", "tanh", "leaky_relu"] = "elu"
+
+    def validate(self, where: str = "model.mlp") -> None:
+        require(len(self.layers) >= 1, f"{where}.layers", list(self.layers), "at least one hidden layer size")
+        for i, n in enumerate(self.layers):
+            require(n >= 1, f"{where}.layers[{i}]", n, "a positive layer size")
+
+
+@dataclass(frozen=True)
+class TransformerSettings:
+    """Decodes a whole sequence: time codes are the queries, the composed code is the memory.
+
+    The model width is the composed code size (``ModelSettings.code_dim``); ``heads`` must divide it.
+    """
+
+    layers: int = 8
+    heads: int = 4
+    ff: int = 1024
+    dropout: float = 0.1
+    activation: Literal["gelu", "relu"] = "gelu"
+
+    def validate(self, where: str = "model.transformer") -> None:
+        require(self.layers >= 1, f"{where}.layers", self.layers, "an integer >= 1")
+        require(self.heads >= 1, f"{where}.heads", self.heads, "an integer >= 1")
+        require(self.ff >= 1, f"{where}.ff", self.ff, "an integer >= 1")
+        require(0.0 <= self.dropout < 1.0, f"{where}.dropout", self.dropout, "a number in [0, 1)")
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """The architecture (``params.yaml: model``).
+
+    seq_code_dim / act_code_dim: sizes of beta (per sequence) and alpha (per class).
+    seq_variational / act_variational: Gaussian codes (mean + log-variance) or plain points.
+    action_code: ``concat`` (c = [beta, alpha]) or ``add`` (c = beta + alpha, equal sizes).
+    time_dim / time_base: size and base of the sinusoidal time code (official: 256, 10000).
+    code_init_std: initial spread of the code means; variational codes start with this std too.
+    """
+
+    decoder: Literal["mlp", "transformer"] = "mlp"
+    seq_code_dim: int = 64
+    act_code_dim: int = 64
+    seq_variational: bool = True
+    act_variational: bool = True
+    action_code: Literal["concat", "add"] = "concat"
+    time_dim: int = 64
+    time_base: float = 10000.0
+    code_init_std: float = 0.01
+    mlp: MLPSettings = field(default_factory=MLPSettings)
+    transformer: TransformerSettings = field(default_factory=TransformerSettings)
+
+    @property
+    def code_dim(self) -> int:
+        """Size of the composed code c."""
+        return self.seq_code_dim + self.act_code_dim if self.action_code == "concat" else self.seq_code_dim
+
+    def validate(self, where: str = "model") -> None:
+        require(self.seq_code_dim >= 1, f"{where}.seq_code_dim", self.seq_code_dim, "an integer >= 1")
+        require(self.act_code_dim >= 1, f"{where}.act_code_dim", self.act_code_dim, "an integer >= 1")
+        require(self.action_code == "concat" or self.act_code_dim == self.seq_code_dim, f"{where}.act_code_dim",
+                self.act_code_dim, f"the same size as seq_code_dim ({self.seq_code_dim}) when action_code is add")
+        require(self.time_dim >= 2 and self.time_dim % 2 == 0, f"{where}.time_dim", self.time_dim,
+                "an even integer >= 2")
+        require(self.time_base > 1.0, f"{where}.time_base", self.time_base, "a number > 1")
+        require(self.code_init_std > 0.0, f"{where}.code_init_std", self.code_init_std, "a positive number")
+        if self.decoder == "transformer":
+            require(self.code_dim % self.transformer.heads == 0, f"{where}.transformer.heads",
+                    self.transformer.heads, f"a divisor of the composed code size {self.code_dim}")
+
+
+def settings_dict(settings) -> dict:
+    """A settings dataclass as plain dicts and lists (for artifacts and fingerprints)."""
+    def plain(v):
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        return v
+    return plain(dataclasses.asdict(settings))
+
+
+# ----------------------------------------------------------------------------- 2. codes
+
+class CodeTable(nn.Module):
+    """``rows`` diagonal Gaussian codes of size ``dim``: means ``mu (rows, dim)``, log-variances ``logvar``.
+
+    A non-variational table has ``logvar = None``: its codes are points, and its regulariser is
+    the mean term of the KL divergence, 0.5 |mu|^2. Lookups give sparse gradients (only the rows a
+    batch used), so an optimiser can treat every row as its own parameter.
+    """
+
+    def __init__(self, rows: int, dim: int, variational: bool, init_std: float):
+        super().__init__()
+        self.mu = nn.Parameter(torch.randn(rows, dim) * init_std)
+        logvar = nn.Parameter(torch.full((rows, dim), 2.0 * math.log(init_std))) if variational else None
+        self.register_parameter("logvar", logvar)
+
+    def forward(self, index: Tensor, sample: bool, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        """Codes of rows ``index (batch,)`` -> ``(codes (batch, dim), kl (batch,))``.
+
+        ``sample`` draws mu + exp(logvar / 2) * eps (reparameterisation); otherwise the means.
+        ``kl`` is KL(N(mu, exp(logvar)) || N(0, I)) summed over dimensions.
+        """
+        mu = F.embedding(index, self.mu, sparse=True)
+        if self.logvar is None:
+            return mu, 0.5 * mu.pow(2).sum(-1)
+        logvar = F.embedding(index, self.logvar, sparse=True)
+        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
+        if not sample:
+            return mu, kl
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + eps * torch.exp(0.5 * logvar), kl
+
+
+# ----------------------------------------------------------------------------- 3. time code
+
+class TimeCode(nn.Module):
+    """tau(t) = [sin(t w_k), cos(t w_k)], w_k = base^(-2k / dim), k < dim / 2, at real-valued times t.
+
+    ``times (frames,)`` in training frames -> ``(frames, dim)``. No parameters.
+    """
+
+    def __init__(self, dim: int, base: float):
+        super().__init__()
+        k = torch.arange(dim // 2, dtype=torch.float32)
+        self.register_buffer("freqs", base ** (-2.0 * k / dim), persistent=False)
+
+    def forward(self, times: Tensor) -> Tensor:
+        angles = times.to(self.freqs.dtype)[:, None] * self.freqs[None, :]
+        return torch.cat([angles.sin(), angles.cos()], dim=-1)
+
+
+# ----------------------------------------------------------------------------- 4. decoders
+
+class MLPDecoder(nn.Module):
+    """Each frame independently: ``[c_i, tau_t] -> x_it`` through hidden layers with one activation.
+
+    The first layer is affine, so ``W [c; tau] + b = W_c c + (W_tau tau + b)``: the code part is
+    computed once per sequence and the time part once per distinct time, then added per frame.
+    Same result as concatenating per frame, at a fraction of the cost of that layer.
+    """
+
+    def __init__(self, code_dim: int, time_dim: int, out_dim: int, s: MLPSettings):
+        super().__init__()
+        self.code_dim, self.time_dim = code_dim, time_dim
+        sizes = [code_dim + time_dim, *s.layers]
+        layers: list[nn.Module] = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            layers += [nn.Linear(a, b), ACTIVATIONS[s.activation]()]
+        layers.append(nn.Linear(sizes[-1], out_dim))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, codes: Tensor, tau: Tensor, at: Tensor, lengths: Tensor) -> Tensor:
+        """``codes (batch, code_dim)``, time codes ``tau (times, time_dim)``, frame -> time index ``at (frames,)``,
+        ``lengths (batch,)`` -> ``(frames, out_dim)``."""
+        first = self.net[0]
+        w_code, w_time = first.weight.split([self.code_dim, self.time_dim], dim=1)
+        per_sequence = F.linear(codes, w_code).repeat_interleave(lengths, dim=0, output_size=len(at))
+        per_time = F.linear(tau, w_time, first.bias)
+        return self.net[1:](per_sequence + per_time[at])
+
+
+class TransformerDecoder(nn.Module):
+    """A whole sequence at once: queries are the time codes, the memory is the code (one token).
+
+    Sequences are padded to a common length with a key mask that keeps padded frames out of the
+    self-attention, so each sequence decodes as if it were alone. To keep padding small, sequences
+    whose lengths lie within a factor ``GROUP_RATIO`` of each other share one padded batch
+    (a handful of groups per batch, never one pass per sequence).
+    """
+
+    GROUP_RATIO = 1.25
+
+    def __init__(self, code_dim: int, time_dim: int, out_dim: int, s: TransformerSettings):
+        super().__init__()
+        self.query = nn.Identity() if time_dim == code_dim else nn.Linear(time_dim, code_dim)
+        layer = nn.TransformerDecoderLayer(code_dim, s.heads, s.ff, s.dropout, activation=s.activation,
+                                           batch_first=True)
+        self.layers = nn.TransformerDecoder(layer, s.layers)
+        self.out = nn.Linear(code_dim, out_dim)
+
+    def forward(self, codes: Tensor, tau: Tensor, at: Tensor, lengths: Tensor) -> Tensor:
+        """``codes (batch, code_dim)``, time codes ``tau (times, time_dim)``, frame -> time index ``at (frames,)``,
+        ``lengths (batch,)`` -> ``(frames, out_dim)``."""
+        queries = self.query(tau)[at]  # (frames, code_dim), packed
+        first = torch.cumsum(lengths, 0) - lengths
+        group = torch.floor(torch.log(lengths.float()) / math.log(self.GROUP_RATIO)).long()
+        out = queries.new_empty(len(at), self.out.out_features)
+        for g in torch.unique(group).tolist():
+            members = torch.nonzero(group == g)[:, 0]
+            n = lengths[members]
+            frames = first[members].repeat_interleave(n) + (
+                torch.arange(int(n.sum()), device=n.device) - (torch.cumsum(n, 0) - n).repeat_interleave(n))
+            out[frames] = self.padded(codes[members], queries[frames], n)
+        return out
+
+    def padded(self, codes: Tensor, queries: Tensor, lengths: Tensor) -> Tensor:
+        """One padded batch: packed ``queries (frames, code_dim)`` -> packed ``(frames, out_dim)``."""
+        steps = int(lengths.max())
+        valid = torch.arange(steps, device=queries.device)[None, :] < lengths[:, None]  # (batch, steps)
+        padded = queries.new_zeros(len(lengths), steps, queries.shape[1])
+        padded[valid] = queries
+        hidden = self.layers(padded, codes[:, None, :], tgt_key_padding_mask=~valid)
+        return self.out(hidden[valid])
+
+
+# ----------------------------------------------------------------------------- 5. the model
+
+class MotionINR(nn.Module):
+    """Code tables + time code + decoder, with what is needed to turn its output into metres.
+
+    ``normalization`` is the processed dataset's ``{"mean", "std"}`` (``(joints, 3)`` lists); the
+    ``train_*`` fields describe the training sequences, whose row in the sequence-code table is
+    their index in the processed ``train.npz``.
+    """
+
+    def __init__(self, settings: ModelSettings, *, class_names: list[str], joint_names: list[str],
+                 parents: list[int], fps: float, normalization: dict, train_ids: list[str],
+                 train_labels, train_lengths):
+        super().__init__()
+        self.settings = settings
+        self.class_names = list(class_names)
+        self.joint_names = list(joint_names)
+        self.parents = [int(p) for p in parents]
+        self.fps = float(fps)
+        self.train_ids = [str(i) for i in train_ids]
+        self.train_labels = torch.as_tensor(train_labels, dtype=torch.long).cpu()
+        self.train_lengths = torch.as_tensor(train_lengths, dtype=torch.long).cpu()
+        self.num_samples, self.num_classes = len(self.train_ids), len(self.class_names)
+        self.num_joints = len(self.joint_names)
+        if not (len(self.train_labels) == len(self.train_lengths) == self.num_samples):
+            raise ValueError("train_ids, train_labels and train_lengths must have one entry per training sequence")
+        mean = torch.as_tensor(normalization["mean"], dtype=torch.float32)
+        std = torch.as_tensor(normalization["std"], dtype=torch.float32)
+        if mean.shape != (self.num_joints, 3) or std.shape != (self.num_joints, 3):
+            raise ValueError(f"normalization mean/std must be ({self.num_joints}, 3), got {tuple(mean.shape)}")
+        self.register_buffer("mean", mean, persistent=False)
+        self.register_buffer("std", std, persistent=False)
+
+        s = settings
+        self.seq_codes = CodeTable(self.num_samples, s.seq_code_dim, s.seq_variational, s.code_init_std)
+        self.act_codes = CodeTable(self.num_classes, s.act_code_dim, s.act_variational, s.code_init_std)
+        self.time_code = TimeCode(s.time_dim, s.time_base)
+        out_dim = self.num_joints * 3
+        if s.decoder == "mlp":
+            self.decoder = MLPDecoder(s.code_dim, s.time_dim, out_dim, s.mlp)
+        else:
+            self.decoder = TransformerDecoder(s.code_dim, s.time_dim, out_dim, s.transformer)
+
+    @property
+    def code_dim(self) -> int:
+        return self.settings.code_dim
+
+    @property
+    def device(self) -> torch.device:
+        return self.seq_codes.mu.device
+
+    def code_parameters(self) -> list[nn.Parameter]:
+        """The parameters of both code tables (the decoder's are ``self.decoder.parameters()``)."""
+        return [*self.seq_codes.parameters(), *self.act_codes.parameters()]
+
+    # -- codes
+
+    def compose(self, beta: Tensor, alpha: Tensor) -> Tensor:
+        """``beta (batch, seq_code_dim)``, ``alpha (batch, act_code_dim)`` -> ``c (batch, code_dim)``."""
+        return torch.cat([beta, alpha], dim=-1) if self.settings.action_code == "concat" else beta + alpha
+
+    def codes(self, index: Tensor, labels: Tensor, sample: bool = True,
+              generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """Composed codes of training sequences ``index (batch,)`` with classes ``labels (batch,)``.
+
+        Returns ``c (batch, code_dim)``, ``kl_seq (batch,)`` and ``kl_act (batch,)``.
+        """
+        beta, kl_seq = self.seq_codes(index, sample, generator)
+        alpha, kl_act = self.act_codes(labels, sample, generator)
+        return self.compose(beta, alpha), kl_seq, kl_act
+
+    def posteriors(self) -> dict[str, Tensor | None]:
+        """Detached code posteriors: ``seq_mu (N, ds)``, ``seq_logvar`` (or None), ``act_mu (C, da)``, ``act_logvar``."""
+        def get(p):
+            return None if p is None else p.detach().clone()
+        return {"seq_mu": get(self.seq_codes.mu), "seq_logvar": get(self.seq_codes.logvar),
+                "act_mu": get(self.act_codes.mu), "act_logvar": get(self.act_codes.logvar)}
+
+    # -- decoding
+
+    def forward(self, codes: Tensor, times: Tensor, lengths: Tensor) -> Tensor:
+        """Normalised frames ``(frames, joints * 3)`` of ``codes (batch, code_dim)`` at packed ``times (frames,)``.
+
+        ``lengths (batch,)`` says how many of the packed times belong to each sequence. The time
+        code is evaluated once per distinct time (``at`` maps each frame to its time).
+        """
+        distinct, at = torch.unique(times, return_inverse=True)
+        return self.decoder(codes, self.time_code(distinct), at, lengths)
+
+    def to_metres(self, x: Tensor) -> Tensor:
+        """Normalised representation ``(frames, joints * 3)`` -> absolute positions ``(frames, joints, 3)``."""
+        rep = x.reshape(len(x), self.num_joints, 3) * self.std + self.mean
+        return torch.cat([rep[:, :1], rep[:, 1:] + rep[:, :1]], dim=1)
+
+    @torch.no_grad()
+    def decode(self, c: Tensor, lengths: Tensor, fps: float | None = None, max_frames: int = 32768) -> Tensor:
+        """Motions of composed codes ``c (batch, code_dim)`` with ``lengths (batch,)`` frames each.
+
+        Returns packed absolute positions in metres ``(lengths.sum(), joints, 3)`` on the CPU,
+        sequences in batch order. ``fps=None`` decodes at the training frame rate; another rate
+        evaluates the time code at times ``k * train_fps / fps`` for frame k. Sequences are decoded
+        in chunks of at most about ``max_frames`` frames.
+        """
+        lengths = torch.as_tensor(lengths, dtype=torch.long).cpu()
+        if c.ndim != 2 or c.shape[1] != self.code_dim or len(c) != len(lengths):
+            raise ValueError(f"c must be (batch, {self.code_dim}) with one length per row, got {tuple(c.shape)} "
+                             f"and {len(lengths)} lengths")
+        if len(lengths) and int(lengths.min()) < 1:
+            raise ValueError("every length must be >= 1")
+        step = 1.0 if fps is None else self.fps / float(fps)
+        ends = torch.cumsum(lengths, 0)
+        out, start = [], 0
+        while start < len(lengths):  # chunks of sequences, not one sequence at a time
+            base = int(ends[start - 1]) if start else 0
+            stop = max(start + 1, int(torch.searchsorted(ends, torch.tensor(base + max_frames), right=True)))
+            chunk = lengths[start:stop].to(self.device)
+            first = torch.cumsum(chunk, 0) - chunk
+            frame = torch.arange(int(chunk.sum()), device=self.device) - first.repeat_interleave(chunk)
+            x = self(c[start:stop].to(self.device, torch.float32), frame.float() * step, chunk)
+            out.append(self.to_metres(x).cpu())
+            start = stop
+        return torch.cat(out) if out else torch.zeros(0, self.num_joints, 3)
+
+    @torch.no_grad()
+    def reconstruct(self, index=None, fps: float | None = None) -> Tensor:
+        """Training sequences ``index (batch,)`` (default: all) decoded from their mean codes, in metres.
+
+        Returns ``(frames, joints, 3)`` packed, at the training lengths (scaled to ``fps`` when given).
+        """
+        index = torch.arange(self.num_samples) if index is None else torch.as_tensor(index, dtype=torch.long)
+        c, _, _ = self.codes(index.to(self.device), self.train_labels[index].to(self.device), sample=False)
+        lengths = self.train_lengths[index]
+        if fps is not None:
+            lengths = torch.clamp(torch.round(lengths * float(fps) / self.fps).long(), min=1)
+        return self.decode(c, lengths, fps)
+
+
+# ----------------------------------------------------------------------------- 6. the artifact
+
+def save_model(model: MotionINR, path: str | Path, extra: dict | None = None) -> None:
+    """Write ``model`` as a ``torch.load(..., weights_only=True)``-safe dict (atomically)."""
+    artifact = {
+        "format": FORMAT,
+        "config": settings_dict(model.settings),
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "normalization": {"mean": model.mean.cpu().tolist(), "std": model.std.cpu().tolist()},
+        "fps": model.fps,
+        "class_names": model.class_names,
+        "joint_names": model.joint_names,
+        "parents": model.parents,
+        "train_ids": model.train_ids,
+        "train_labels": model.train_labels.clone(),
+        "train_lengths": model.train_lengths.clone(),
+        **(extra or {}),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(artifact, tmp)
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> MotionINR:
+    """Read a ``models/model.pt`` written by :func:`save_model`; returns the model in eval mode on ``device``."""
+    path = Path(path)
+    if not path.is_file():
+        raise MotionINRError(f"{path}: model file not found; run the train stage first (dvc repro train)")
+    try:
+        art = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user error
+        raise MotionINRError(f"{path}: not a readable model file ({' '.join(str(exc).split())[:200]})") from None
+    if not isinstance(art, dict) or art.get("format") != FORMAT:
+        found = art.get("format") if isinstance(art, dict) else type(art).__name__
+        raise MotionINRError(f"{path}: got format {found!r}, expected a {FORMAT!r} model written by the train stage")
+    try:
+        settings = from_mapping(ModelSettings, art["config"], "config")
+        model = MotionINR(settings, class_names=art["class_names"], joint_names=art["joint_names"],
+                          parents=art["parents"], fps=art["fps"], normalization=art["normalization"],
+                          train_ids=art["train_ids"], train_labels=art["train_labels"],
+                          train_lengths=art["train_lengths"])
+        model.load_state_dict(art["state_dict"])
+    except (KeyError, ValueError, RuntimeError, SettingsError) as exc:
+        raise MotionINRError(f"{path}: inconsistent model file ({' '.join(str(exc).split())[:200]})") from None
+    return model.to(device).eval()

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# MotionINR's official HumanAct12 Transformer settings as a DVC experiment (REFERENCE.md section 1):
+# code 256 with the action code added (not concatenated) and not variational, 8 layers, 4 heads,
+# ff 1024, dropout 0.1, lr 1e-4, batches of 64 sequences, 60-frame crops.
+#
+#   bash presets/humanact12_transformer.sh -S data.path=data/raw/humanact12
+#
+# Arguments go to `dvc exp run` after the preset, so they win over it (e.g. -S train.epochs=2000).
+# The settings end up in params.yaml (as with any `dvc exp run -S`); `git checkout params.yaml` undoes that.
+set -euo pipefail
+exec dvc exp run \
+  -S data.source=humanact12 \
+  -S data.test_fraction=0 \
+  -S model.decoder=transformer \
+  -S model.seq_code_dim=256 \
+  -S model.act_code_dim=256 \
+  -S model.seq_variational=true \
+  -S model.act_variational=false \
+  -S model.action_code=add \
+  -S model.time_dim=256 \
+  -S model.time_base=10000.0 \
+  -S model.transformer.layers=8 \
+  -S model.transformer.heads=4 \
+  -S model.transformer.ff=1024 \
+  -S model.transformer.dropout=0.1 \
+  -S model.transformer.activation=gelu \
+  -S train.epochs=10000 \
+  -S train.batch_size=64 \
+  -S train.schedule=alternating \
+  -S train.code_epochs=1 \
+  -S train.decoder_epochs=1 \
+  -S train.frames=crop \
+  -S train.crop_length=60 \
+  -S train.lr_decoder=0.0001 \
+  -S train.lr_codes=0.0001 \
+  -S train.kl_seq_weight=1.0e-5 \
+  -S train.kl_act_weight=0 \
+  -S train.grad_clip=2.0 \
+  -S train.threads=0 \
+  -S train.checkpoint_every=100 \
+  "$@"

@@ -1,0 +1,72 @@
+"""Stage ``train``: processed dataset + ``params.yaml: model, train`` -> ``models/model.pt``.
+
+Resumes from ``models/checkpoints/last.pt`` when an earlier run with the same settings and
+data was interrupted; logs per-epoch curves with dvclive (``dvc plots show``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import typer
+
+from motioninr.data.dataset import load_meta, load_split
+from motioninr.device import resolve_device
+from motioninr.errors import exit_on_error
+from motioninr.model.model import ModelSettings, save_model, settings_dict
+from motioninr.model.progress import TrainingProgress
+from motioninr.model.train import TrainSettings, fit, new_model, reconstruction_error
+from motioninr.settings import from_mapping
+from stages.common import read_params, section
+
+app = typer.Typer(add_completion=False)
+CURVES = ("loss", "recon", "kl_seq", "kl_act", "mpjpe_cm")
+
+
+@app.command()
+def main(
+    params: Path = typer.Option(Path("params.yaml"), help="Parameters file (sections 'model' and 'train')."),
+    data: Path = typer.Option(Path("data/processed"), help="Processed dataset folder."),
+    out: Path = typer.Option(Path("models/model.pt"), help="Trained model to write."),
+    checkpoints: Path = typer.Option(Path("models/checkpoints"), help="Checkpoint folder (kept between runs)."),
+    live: Path = typer.Option(Path("dvclive/train"), help="dvclive folder for metrics and curves."),
+    debug: bool = typer.Option(False, help="Show tracebacks."),
+) -> None:
+    """Train the auto-decoder on the training split and write the model."""
+    from dvclive import Live
+
+    with exit_on_error(debug):
+        values = read_params(params)
+        model_settings = from_mapping(ModelSettings, section(values, "model"), "model")
+        settings = from_mapping(TrainSettings, section(values, "train"), "train")
+        device = resolve_device(settings.device, "train.device")
+        if settings.threads:
+            torch.set_num_threads(settings.threads)
+        meta, train = load_meta(data), load_split(data, "train")
+        model = new_model(model_settings, train, meta, seed=settings.seed)
+
+        with TrainingProgress(settings.epochs) as progress, Live(str(live), dvcyaml=None, save_dvc_exp=False) as curves:
+            progress.log(f"training a {model_settings.decoder} decoder on {len(train)} sequences ({device})")
+
+            def on_epoch(record: dict, restored: bool) -> None:
+                curves.step = record["epoch"]
+                for name in CURVES:
+                    curves.log_metric(name, record[name])
+                curves.next_step()
+                progress.update(record, restored)
+
+            history = fit(model, train, settings, device=device, checkpoint_dir=checkpoints,
+                          on_epoch=on_epoch, log=progress.log)
+            errors = reconstruction_error(model, train)
+            for name, value in errors.items():
+                curves.log_metric(f"reconstruction/{name}", round(value, 4), plot=False)
+
+        save_model(model.cpu(), out, extra={"training": {"settings": settings_dict(settings),
+                                                         "last_epoch": history[-1], "reconstruction": errors}})
+    typer.echo(f"trained {settings.epochs} epochs -> {out}; training-set reconstruction error "
+               f"{errors['mpjpe_cm']:.2f} cm per joint (pose {errors['pose_cm']:.2f} cm, root {errors['root_cm']:.2f} cm)")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,266 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from typer.testing import CliRunner
+
+from motioninr.data.dataset import load_meta, load_split
+from motioninr.errors import SettingsError
+from motioninr.model import load_model
+from motioninr.model.model import ModelSettings
+from motioninr.model.train import (CHECKPOINT_NAME, RowAdam, Trainer, TrainSettings, clip_grad_norm, fit,
+                                   new_model, reconstruction_error)
+from motioninr.settings import from_mapping
+
+MODEL = {"seq_code_dim": 8, "act_code_dim": 8, "time_dim": 8, "mlp": {"layers": [32, 32]},
+         "transformer": {"layers": 1, "heads": 2, "ff": 16, "dropout": 0.1}}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def setup(processed_dir, model=None, **train):
+    meta, data = load_meta(processed_dir), load_split(processed_dir)
+    ms = from_mapping(ModelSettings, {**MODEL, **(model or {})}, "model")
+    ts = from_mapping(TrainSettings, {"batch_size": 4, "device": "cpu", **train}, "train")
+    return new_model(ms, data, meta, seed=ts.seed), data, ts
+
+
+def same_state(a, b) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+# ----------------------------------------------------------------------------- settings
+
+@pytest.mark.parametrize("values, message", [
+    ({"epochs": 0}, "train.epochs: got 0, expected an integer >= 1"),
+    ({"batch_size": -8}, "train.batch_size: got -8, expected an integer >= 1"),
+    ({"frames": "all"}, "train.frames: got 'all', expected one of 'random', 'crop', 'whole'"),
+    ({"schedule": "both"}, "train.schedule: got 'both', expected one of 'alternating', 'joint'"),
+    ({"lr_codes": 0}, "train.lr_codes: got 0.0, expected a positive learning rate"),
+    ({"grad_clip": -1}, "train.grad_clip: got -1.0, expected a number >= 0"),
+    ({"code_epochs": 0}, "train.code_epochs: got 0, expected an integer >= 1"),
+    ({"learning_rate": 0.1}, "train.learning_rate: unknown setting"),
+])
+def test_bad_train_settings_are_rejected(values, message):
+    with pytest.raises(SettingsError, match=message):
+        from_mapping(TrainSettings, values, "train")
+
+
+# ----------------------------------------------------------------------------- pieces
+
+def test_row_adam_equals_one_adam_per_row():
+    torch.manual_seed(0)
+    table = torch.nn.Parameter(torch.randn(3, 2))
+    rows = [torch.nn.Parameter(table[i].detach().clone()) for i in range(3)]
+    ours = RowAdam([table], lr=0.1)
+    theirs = [torch.optim.Adam([r], lr=0.1) for r in rows]
+    for touched in ([0, 2], [2], [1, 2], [0]):
+        grads = torch.randn(len(touched), 2)
+        table.grad = torch.sparse_coo_tensor(torch.tensor([touched]), grads, (3, 2), check_invariants=True)
+        ours.step()
+        for i, g in zip(touched, grads):
+            rows[i].grad = g.clone()
+            theirs[i].step()
+    assert torch.allclose(table.detach(), torch.stack([r.detach() for r in rows]), atol=1e-6)
+
+
+def test_clip_grad_norm_dense_and_sparse():
+    a = torch.nn.Parameter(torch.zeros(2))
+    b = torch.nn.Parameter(torch.zeros(4, 1))
+    a.grad = torch.tensor([3.0, 0.0])
+    b.grad = torch.sparse_coo_tensor(torch.tensor([[1, 1]]), torch.tensor([[2.0], [2.0]]), (4, 1),
+                                     check_invariants=True)
+    norm = clip_grad_norm([a, b], 2.5)
+    assert float(norm) == pytest.approx(5.0)
+    assert float(torch.sqrt(a.grad.pow(2).sum() + b.grad.to_dense().pow(2).sum())) == pytest.approx(2.5, rel=1e-4)
+    assert float(clip_grad_norm([a, b], 0)) == pytest.approx(2.5, rel=1e-4)  # 0: measure only
+
+
+@pytest.mark.parametrize("frames", ["random", "crop", "whole"])
+def test_frame_sampling(processed_dir, frames):
+    model, data, ts = setup(processed_dir, frames=frames, frames_per_sequence=3, crop_length=25)
+    trainer = Trainer(model, data, ts)
+    index = torch.arange(len(data))
+    times, counts = trainer.sample_frames(index)
+    lengths = trainer.lengths[index]
+    assert len(times) == int(counts.sum())
+    per_seq = times.split(counts.tolist())
+    assert all(int(t.min()) >= 0 and int(t.max()) < int(n) for t, n in zip(per_seq, lengths))
+    if frames == "random":
+        assert (counts == 3).all()
+    else:
+        expected = lengths if frames == "whole" else lengths.clamp(max=25)
+        assert torch.equal(counts, expected)
+        assert all(torch.equal(t, torch.arange(int(t[0]), int(t[0]) + len(t))) for t in per_seq)
+        if frames == "whole":
+            assert all(int(t[0]) == 0 for t in per_seq)
+
+
+@pytest.mark.parametrize("decoder", ["mlp", "transformer"])
+def test_alternating_passes_touch_only_their_own_parameters(processed_dir, decoder):
+    model, data, ts = setup(processed_dir, model={"decoder": decoder})
+    trainer = Trainer(model, data, ts)
+    index = torch.tensor([0, 3, 5])
+
+    def snapshot():
+        return {k: v.detach().clone() for k, v in model.named_parameters()}
+
+    trainer.set_pass("codes")
+    before = snapshot()
+    trainer.step(index, "codes")
+    after = snapshot()
+    for name, p in model.decoder.named_parameters():
+        assert p.grad is None and torch.equal(before[f"decoder.{name}"], after[f"decoder.{name}"])
+    others = torch.ones(model.num_samples, dtype=torch.bool)
+    others[index] = False
+    for key in ("seq_codes.mu", "seq_codes.logvar"):
+        assert not torch.equal(before[key][index], after[key][index])
+        assert torch.equal(before[key][others], after[key][others])  # rows not in the batch stay put
+    used = torch.unique(model.train_labels[index])
+    assert not torch.equal(before["act_codes.mu"][used], after["act_codes.mu"][used])
+
+    trainer.set_pass("decoder")
+    before = snapshot()
+    trainer.step(index, "decoder")
+    after = snapshot()
+    for p in model.code_parameters():
+        assert p.grad is None
+    assert all(torch.equal(before[k], after[k]) for k in before if "codes" in k)
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("decoder."))
+
+
+def test_pass_schedule(processed_dir):
+    model, data, ts = setup(processed_dir, code_epochs=2, decoder_epochs=1)
+    trainer = Trainer(model, data, ts)
+    assert [trainer.pass_of(e) for e in range(6)] == ["codes", "codes", "decoder"] * 2
+    model, data, ts = setup(processed_dir, schedule="joint")
+    assert Trainer(model, data, ts).pass_of(3) == "joint"
+
+
+# ----------------------------------------------------------------------------- fitting
+
+@pytest.mark.parametrize("decoder, frames, epochs", [("mlp", "whole", 80), ("transformer", "crop", 30)])
+def test_training_reduces_reconstruction_error(processed_dir, decoder, frames, epochs):
+    model, data, ts = setup(processed_dir, model={"decoder": decoder}, epochs=epochs, frames=frames,
+                            crop_length=20, lr_codes=0.01, lr_decoder=0.003, schedule="joint")
+    before = reconstruction_error(model, data)["mpjpe_cm"]
+    history = fit(model, data, ts)
+    assert len(history) == epochs and history[-1]["recon"] < history[0]["recon"]
+    assert reconstruction_error(model, data)["mpjpe_cm"] < 0.7 * before
+    assert not model.training
+
+
+def test_same_settings_same_model(processed_dir):
+    runs = []
+    for _ in range(2):
+        model, data, ts = setup(processed_dir, model={"decoder": "transformer"}, epochs=3, frames="crop")
+        fit(model, data, ts)
+        runs.append(model)
+    assert same_state(*runs)
+    model, data, ts = setup(processed_dir, model={"decoder": "transformer"}, epochs=3, frames="crop", seed=1)
+    fit(model, data, ts)
+    assert not same_state(runs[0], model)
+
+
+class Interrupt(Exception):
+    pass
+
+
+@pytest.mark.parametrize("decoder", ["mlp", "transformer"])
+def test_resume_after_interrupt_is_bitwise_identical(processed_dir, tmp_path, decoder):
+    settings = dict(model={"decoder": decoder}, epochs=7, checkpoint_every=2, frames="crop", crop_length=15)
+    straight, data, ts = setup(processed_dir, **settings)
+    reference = fit(straight, data, ts)
+
+    def stop_at_5(record, restored):
+        if record["epoch"] == 5:
+            raise Interrupt
+
+    model, data, ts = setup(processed_dir, **settings)
+    with pytest.raises(Interrupt):
+        fit(model, data, ts, checkpoint_dir=tmp_path, on_epoch=stop_at_5)
+    # checkpoints are due every 2 epochs: the interrupted run left the one of epoch 4
+    assert torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)["epoch"] == 4
+    seen, messages = [], []
+    model, data, ts = setup(processed_dir, **settings)
+    history = fit(model, data, ts, checkpoint_dir=tmp_path, on_epoch=lambda r, restored: seen.append(restored),
+                  log=messages.append)
+    assert any("resuming at epoch 4" in m for m in messages)
+    assert seen == [True] * 4 + [False] * 3
+    assert history == reference
+    assert same_state(model, straight)
+
+    # a finished run does not train again
+    seen.clear()
+    again, data, ts = setup(processed_dir, **settings)
+    fit(again, data, ts, checkpoint_dir=tmp_path, on_epoch=lambda r, restored: seen.append(restored))
+    assert seen == [True] * 7 and same_state(again, straight)
+
+    # other settings: the checkpoint is not used
+    messages.clear()
+    other, data, ts = setup(processed_dir, **{**settings, "lr_decoder": 0.01})
+    fit(other, data, ts, checkpoint_dir=tmp_path, log=messages.append)
+    assert any("other settings or data" in m for m in messages)
+
+
+def test_more_epochs_continue_a_finished_run(processed_dir, tmp_path):
+    longer, data, ts = setup(processed_dir, epochs=6)
+    fit(longer, data, ts)
+    model, data, ts = setup(processed_dir, epochs=4)
+    fit(model, data, ts, checkpoint_dir=tmp_path)
+    model, data, ts = setup(processed_dir, epochs=6)
+    seen = []
+    fit(model, data, ts, checkpoint_dir=tmp_path, on_epoch=lambda r, restored: seen.append(restored))
+    assert seen == [True] * 4 + [False] * 2
+    assert same_state(model, longer)
+
+
+# ----------------------------------------------------------------------------- the stage
+
+def test_train_stage_writes_model_curves_and_checkpoint(processed_dir, tmp_path, monkeypatch):
+    from stages.train import app
+
+    monkeypatch.chdir(tmp_path)
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"model": MODEL, "train": {"epochs": 4, "batch_size": 4, "device": "cpu",
+                                                                "checkpoint_every": 2, "threads": 1}}))
+    args = ["--params", str(params), "--data", str(processed_dir), "--out", "models/model.pt",
+            "--checkpoints", "models/checkpoints", "--live", "dvclive/train"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "trained 4 epochs" in result.output
+    model = load_model(tmp_path / "models/model.pt")
+    assert model.num_samples == len(load_split(processed_dir))
+    raw = torch.load(tmp_path / "models/model.pt", weights_only=True)
+    assert raw["training"]["last_epoch"]["epoch"] == 4
+    assert (tmp_path / "models/checkpoints" / CHECKPOINT_NAME).is_file()
+    curve = np.loadtxt(tmp_path / "dvclive/train/plots/metrics/loss.tsv", skiprows=1, usecols=0)
+    assert curve.tolist() == [1, 2, 3, 4]  # step = epoch
+    summary = json.loads((tmp_path / "dvclive/train/metrics.json").read_text())
+    assert summary["reconstruction"]["mpjpe_cm"] > 0
+
+    # the same command again restores the finished run instead of training
+    first = model.state_dict()
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "resuming at epoch 4 of 4" in result.output
+    assert all(torch.equal(first[k], v) for k, v in load_model(tmp_path / "models/model.pt").state_dict().items())
+
+
+def test_train_stage_reports_bad_settings_in_one_line(processed_dir, tmp_path):
+    from stages.train import app
+
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"model": {"decoder": "rnn"}, "train": {"epochs": 1}}))
+    result = CliRunner().invoke(app, ["--params", str(params), "--data", str(processed_dir)])
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: model.decoder: got 'rnn', expected one of 'mlp', 'transformer'"
