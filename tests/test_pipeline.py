@@ -59,6 +59,30 @@ def make_repo(tmp_path: Path, overrides: dict) -> Path:
 
 TINY = {"data.demo.samples_per_class": 6}
 
+# The whole chain on tiny settings: a few seconds per stage.
+TINY_PIPELINE = {
+    **TINY,
+    "data.demo.classes": ["walk", "jump", "wave"],
+    "model.mlp.layers": [64, 64],
+    "train.epochs": 6,
+    "train.checkpoint_every": 3,
+    "evaluate.train.epochs": 2,
+    "evaluate.replications": 2,
+    "resample.draws": 5,
+    "gmm.components": 3,
+    "gmm.retries": 2,
+    "gmm.min_population": 5,
+    "gmm.n_jobs": 1,
+    "gmm.guard": 0.0,  # on tiny data the guard lowers every bin to one component, hiding a components change
+    "render.gifs": 1,
+    "render.panel_px": 64,
+}
+STAGES = ("prepare", "train", "train-evaluator", "resample", "fit-gmm", "generate", "evaluate", "render")
+
+
+def _ran(output: str) -> set[str]:
+    return {s for s in STAGES if f"Running stage '{s}'" in output}
+
 
 def test_prepare_is_cached_and_reruns_on_data_change(tmp_path):
     repo = make_repo(tmp_path, TINY)
@@ -83,3 +107,37 @@ def test_prepare_bad_setting_fails_cleanly(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: data.min_length: got 0"), proc.stderr
     assert not (repo / "data/processed").exists()
+
+
+def test_whole_pipeline_experiments_and_metrics(tmp_path):
+    import json
+
+    repo = make_repo(tmp_path, TINY_PIPELINE)
+    first = _run(["dvc", "repro"], repo)
+    assert _ran(first.stdout) == set(STAGES), first.stdout
+
+    rows = {p.stem: json.loads(p.read_text()) for p in (repo / "metrics/evaluate").glob("*.json")}
+    assert set(rows) == {"real", "gmm_variable", "gmm_fixed", "memorize_variable"}
+    for row in rows.values():
+        assert {"accuracy", "fid", "fid_ci", "diversity", "multimodality", "mms", "mms_ci"} <= set(row)
+    shown = _run(["dvc", "metrics", "show"], repo).stdout
+    assert "metrics/evaluate/gmm_variable.json" in shown and "mms_ci" in shown
+    assert any((repo / "plots/gallery").glob("*.png"))
+    generated = json.loads((repo / "data/generated/meta.json").read_text())
+    assert set(generated["files"]) == {"gmm_variable", "gmm_fixed", "memorize_variable"}
+
+    # Commit the baseline, then an experiment on the GMM re-runs only what follows the GMM.
+    _run(["git", "add", "-A"], repo)
+    _run(["git", "commit", "-qm", "baseline"], repo)
+    exp = _run(["dvc", "exp", "run", "-S", "gmm.components=2"], repo)
+    assert _ran(exp.stdout) == {"fit-gmm", "generate", "evaluate", "render"}, exp.stdout
+    diff = _run(["dvc", "params", "diff"], repo).stdout
+    assert "gmm.components" in diff and "3" in diff and "2" in diff
+
+    # An evaluation setting re-runs only evaluate.
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["evaluate"]["replications"] = 3
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    again = _run(["dvc", "repro"], repo)
+    assert _ran(again.stdout) == {"evaluate"}, again.stdout
+    assert json.loads((repo / "metrics/evaluate/real.json").read_text())["replications"] == 3
