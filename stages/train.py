@@ -2,6 +2,10 @@
 
 Resumes from ``models/checkpoints/last.pt`` when an earlier run with the same settings and
 data was interrupted; logs per-epoch curves with dvclive (``dvc plots show``).
+
+With ``train.nproc > 1`` the stage starts itself again under
+``torchrun --standalone --nproc-per-node <nproc>``; started by torchrun (any number of machines),
+it trains as one process of torchrun's world, and only rank 0 writes files.
 """
 
 from __future__ import annotations
@@ -12,13 +16,13 @@ import torch
 import typer
 
 from motioninr.data.dataset import load_meta, load_split
-from motioninr.device import resolve_device
 from motioninr.errors import exit_on_error
+from motioninr.model.distributed import ParallelSettings, in_launched_world, launch, process_device, training_world
 from motioninr.model.model import ModelSettings, save_model, settings_dict
 from motioninr.model.progress import TrainingProgress
 from motioninr.model.train import TrainSettings, fit, new_model, reconstruction_error
 from motioninr.settings import from_mapping
-from stages.common import read_params, section
+from stages.common import read_params, section, settings_from
 
 app = typer.Typer(add_completion=False)
 CURVES = ("loss", "recon", "kl_seq", "kl_act", "mpjpe_cm")
@@ -34,38 +38,55 @@ def main(
     debug: bool = typer.Option(False, help="Show tracebacks."),
 ) -> None:
     """Train the auto-decoder on the training split and write the model."""
-    from dvclive import Live
-
     with exit_on_error(debug):
         values = read_params(params)
         model_settings = from_mapping(ModelSettings, section(values, "model"), "model")
-        settings = from_mapping(TrainSettings, section(values, "train"), "train")
-        device = resolve_device(settings.device, "train.device")
-        if settings.threads:
-            torch.set_num_threads(settings.threads)
-        meta, train = load_meta(data), load_split(data, "train")
-        model = new_model(model_settings, train, meta, seed=settings.seed)
-
-        with TrainingProgress(settings.epochs) as progress, Live(str(live), dvcyaml=None, save_dvc_exp=False) as curves:
-            progress.log(f"training a {model_settings.decoder} decoder on {len(train)} sequences ({device})")
-
-            def on_epoch(record: dict, restored: bool) -> None:
-                curves.step = record["epoch"]
-                for name in CURVES:
-                    curves.log_metric(name, record[name])
-                curves.next_step()
-                progress.update(record, restored)
-
-            history = fit(model, train, settings, device=device, checkpoint_dir=checkpoints,
-                          on_epoch=on_epoch, log=progress.log)
-            errors = reconstruction_error(model, train)
-            for name, value in errors.items():
-                curves.log_metric(f"reconstruction/{name}", round(value, 4), plot=False)
-
-        save_model(model.cpu(), out, extra={"training": {"settings": settings_dict(settings),
-                                                         "last_epoch": history[-1], "reconstruction": errors}})
+        settings, parallel = settings_from(section(values, "train"), "train", TrainSettings, ParallelSettings)
+        if parallel.nproc > 1 and not in_launched_world():  # start nproc processes running this stage
+            process_device(settings.device, parallel.nproc - 1, "train.device")  # one GPU each when on GPUs
+            load_meta(data)  # a missing dataset is reported once, not by every process
+            status = launch(parallel.nproc, "stages.train", [
+                "--params", str(params), "--data", str(data), "--out", str(out), "--checkpoints", str(checkpoints),
+                "--live", str(live), "--debug" if debug else "--no-debug"])
+            if status:  # the failing process printed its error
+                raise SystemExit(status)
+            return
+        with training_world(settings.device, "train.device") as world:
+            if settings.threads:
+                torch.set_num_threads(settings.threads)
+            meta, train = load_meta(data), load_split(data, "train")
+            model = new_model(model_settings, train, meta, seed=settings.seed)
+            if not world.is_main:  # the same training (and checkpoint gathering); rank 0 writes every file
+                fit(model, train, settings, checkpoint_dir=checkpoints, world=world)
+                return
+            history, errors = train_and_log(model, train, settings, world, checkpoints, live)
+            save_model(model.cpu(), out, extra={"training": {"settings": settings_dict(settings),
+                                                             "last_epoch": history[-1], "reconstruction": errors}})
     typer.echo(f"trained {settings.epochs} epochs -> {out}; training-set reconstruction error "
                f"{errors['mpjpe_cm']:.2f} cm per joint (pose {errors['pose_cm']:.2f} cm, root {errors['root_cm']:.2f} cm)")
+
+
+def train_and_log(model, train, settings: TrainSettings, world, checkpoints: Path, live: Path):
+    """``fit`` with a progress bar and dvclive curves; returns the history and the reconstruction errors."""
+    from dvclive import Live
+
+    where = str(world.device) + (f", {world.size} processes" if world.size > 1 else "")
+    with TrainingProgress(settings.epochs) as progress, Live(str(live), dvcyaml=None, save_dvc_exp=False) as curves:
+        progress.log(f"training a {model.settings.decoder} decoder on {len(train)} sequences ({where})")
+
+        def on_epoch(record: dict, restored: bool) -> None:
+            curves.step = record["epoch"]
+            for name in CURVES:
+                curves.log_metric(name, record[name])
+            curves.next_step()
+            progress.update(record, restored)
+
+        history = fit(model, train, settings, checkpoint_dir=checkpoints, on_epoch=on_epoch, log=progress.log,
+                      world=world)
+        errors = reconstruction_error(model, train)
+        for name, value in errors.items():
+            curves.log_metric(f"reconstruction/{name}", round(value, 4), plot=False)
+    return history, errors
 
 
 if __name__ == "__main__":

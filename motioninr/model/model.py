@@ -151,10 +151,21 @@ class CodeTable(nn.Module):
         logvar = nn.Parameter(torch.full((rows, dim), 2.0 * math.log(init_std))) if variational else None
         self.register_parameter("logvar", logvar)
 
-    def forward(self, index: Tensor, sample: bool, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    @classmethod
+    def of(cls, mu: Tensor, logvar: Tensor | None) -> "CodeTable":
+        """A table holding copies of the given ``mu (rows, dim)`` and ``logvar`` (None: not variational)."""
+        table = cls(0, mu.shape[1], logvar is not None, 1.0)
+        table.mu = nn.Parameter(mu.detach().clone())
+        if logvar is not None:
+            table.logvar = nn.Parameter(logvar.detach().clone())
+        return table
+
+    def forward(self, index: Tensor, sample: bool, generator: torch.Generator | None = None,
+                noise: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Codes of rows ``index (batch,)`` -> ``(codes (batch, dim), kl (batch,))``.
 
         ``sample`` draws mu + exp(logvar / 2) * eps (reparameterisation); otherwise the means.
+        ``noise (batch, dim)``, when given, is used as eps instead of drawing it from ``generator``.
         ``kl`` is KL(N(mu, exp(logvar)) || N(0, I)) summed over dimensions.
         """
         mu = F.embedding(index, self.mu, sparse=True)
@@ -164,7 +175,8 @@ class CodeTable(nn.Module):
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
         if not sample:
             return mu, kl
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        eps = noise if noise is not None else torch.randn(mu.shape, generator=generator, device=mu.device,
+                                                          dtype=mu.dtype)
         return mu + eps * torch.exp(0.5 * logvar), kl
 
 
@@ -321,14 +333,15 @@ class MotionINR(nn.Module):
         """``beta (batch, seq_code_dim)``, ``alpha (batch, act_code_dim)`` -> ``c (batch, code_dim)``."""
         return torch.cat([beta, alpha], dim=-1) if self.settings.action_code == "concat" else beta + alpha
 
-    def codes(self, index: Tensor, labels: Tensor, sample: bool = True,
-              generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    def codes(self, index: Tensor, labels: Tensor, sample: bool = True, generator: torch.Generator | None = None,
+              noise: tuple[Tensor | None, Tensor | None] = (None, None)) -> tuple[Tensor, Tensor, Tensor]:
         """Composed codes of training sequences ``index (batch,)`` with classes ``labels (batch,)``.
 
+        ``noise``: the eps of beta and of alpha (``(batch, dim)`` each, or None to draw it).
         Returns ``c (batch, code_dim)``, ``kl_seq (batch,)`` and ``kl_act (batch,)``.
         """
-        beta, kl_seq = self.seq_codes(index, sample, generator)
-        alpha, kl_act = self.act_codes(labels, sample, generator)
+        beta, kl_seq = self.seq_codes(index, sample, generator, noise[0])
+        alpha, kl_act = self.act_codes(labels, sample, generator, noise[1])
         return self.compose(beta, alpha), kl_seq, kl_act
 
     def posteriors(self) -> dict[str, Tensor | None]:

@@ -18,6 +18,13 @@ Loss of a batch = mean over its sequences of (sum over the decoded frames of the
 Optimisers: Adam for the decoder; for the codes :class:`RowAdam`, Adam applied row by row, so each
 code row behaves as its own parameter (rows a batch did not use neither move nor age).
 Gradients are clipped to ``grad_clip`` (L2 norm over the parameters being updated).
+
+Several processes (a :class:`~motioninr.model.distributed.World` of size > 1) train the same model
+as one process would: every process draws the same batches and the same random numbers, and
+handles the sequences of the batch that it owns (a contiguous block of the training set, whose
+sequence codes, their optimiser state and frames live only there). The decoder and the action
+codes are replicated; one sum over the processes per step gives every process the gradients of
+the whole batch. Checkpoints and the trained model hold the gathered table, as in one process.
 """
 
 from __future__ import annotations
@@ -36,7 +43,8 @@ from motioninr.data.dataset import MotionSet
 from motioninr.data.representation import normalize
 from motioninr.errors import DataError
 from motioninr.io import atomic_path
-from motioninr.model.model import ModelSettings, MotionINR, settings_dict
+from motioninr.model.distributed import World
+from motioninr.model.model import CodeTable, ModelSettings, MotionINR, settings_dict
 from motioninr.settings import require
 
 CHECKPOINT_FORMAT = "motioninr-checkpoint-v1"
@@ -109,6 +117,17 @@ class RowAdam(torch.optim.Optimizer):
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
 
+    STATE = ("row_step", "exp_avg", "exp_avg_sq")  # per-row tensors: (rows,), (rows, dim), (rows, dim)
+
+    def state_of(self, p: Tensor) -> dict:
+        """The state of parameter ``p``, created (zeros: no row has moved yet) if it has none."""
+        state = self.state[p]
+        if not state:
+            state["row_step"] = torch.zeros(len(p), dtype=p.dtype, device=p.device)
+            state["exp_avg"] = torch.zeros_like(p)
+            state["exp_avg_sq"] = torch.zeros_like(p)
+        return state
+
     @torch.no_grad()
     def step(self, closure=None):
         for group in self.param_groups:
@@ -121,11 +140,7 @@ class RowAdam(torch.optim.Optimizer):
                     rows, g = grad.indices()[0], grad.values()
                 else:
                     rows, g = torch.arange(len(p), device=p.device), p.grad
-                state = self.state[p]
-                if not state:
-                    state["row_step"] = torch.zeros(len(p), dtype=p.dtype, device=p.device)
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
+                state = self.state_of(p)
                 step = state["row_step"][rows] + 1
                 exp_avg = state["exp_avg"][rows].mul_(beta1).add_(g, alpha=1 - beta1)
                 exp_avg_sq = state["exp_avg_sq"][rows].mul_(beta2).addcmul_(g, g, value=1 - beta2)
@@ -138,11 +153,8 @@ class RowAdam(torch.optim.Optimizer):
                 p.index_add_(0, rows, -group["lr"] * exp_avg / (bias1 * denom))
 
 
-def clip_grad_norm(params, max_norm: float) -> Tensor:
-    """Scale the (dense or sparse) gradients of ``params`` to total L2 norm <= ``max_norm`` (0: no clipping).
-
-    Returns the norm before clipping.
-    """
+def _grads(params) -> list[Tensor]:
+    """The gradients of ``params`` that exist, sparse ones coalesced (their values)."""
     grads = []
     for p in params:
         if p.grad is None:
@@ -152,9 +164,27 @@ def clip_grad_norm(params, max_norm: float) -> Tensor:
             grads.append(p.grad.values())
         else:
             grads.append(p.grad)
+    return grads
+
+
+def _dense_grad(p: Tensor) -> Tensor:
+    """The gradient of ``p`` as a dense tensor (zeros if it has none)."""
+    if p.grad is None:
+        return torch.zeros_like(p)
+    return p.grad.to_dense() if p.grad.is_sparse else p.grad
+
+
+def clip_grad_norm(params, max_norm: float, norm: Tensor | None = None) -> Tensor:
+    """Scale the (dense or sparse) gradients of ``params`` to total L2 norm <= ``max_norm`` (0: no clipping).
+
+    ``norm``: the total norm when it is already known (gradients spread over processes); otherwise
+    it is computed from ``params``. Returns the norm before clipping.
+    """
+    grads = _grads(params)
     if not grads:
         return torch.zeros(())
-    norm = torch.sqrt(sum(g.pow(2).sum() for g in grads))
+    if norm is None:
+        norm = torch.sqrt(sum(g.pow(2).sum() for g in grads))
     if max_norm > 0:
         scale = torch.clamp(max_norm / (norm + 1e-6), max=1.0)
         for g in grads:
@@ -170,17 +200,33 @@ class Trainer:
     ``train`` must be the split the model's sequence codes were made for (same order).
     All randomness (batches, frames, code noise) comes from one seeded generator, plus the
     global torch generator for dropout; both are part of :meth:`state_dict`.
+
+    In a ``world`` of several processes (on ``world.device``; ``device`` is then ignored) this
+    process keeps only its own block ``[start, stop)`` of sequence codes and frames; dropout draws
+    from a generator seeded per epoch and rank. :meth:`state_dict` gathers the blocks (every
+    process must call it), and :meth:`finish` puts the whole table back into the model.
     """
 
-    def __init__(self, model: MotionINR, train: MotionSet, settings: TrainSettings, device="cpu"):
+    def __init__(self, model: MotionINR, train: MotionSet, settings: TrainSettings, device="cpu",
+                 world: World | None = None):
         if len(train) != model.num_samples or train.num_joints != model.num_joints:
             raise DataError(f"the training split has {len(train)} sequences of {train.num_joints} joints, "
                             f"the model was made for {model.num_samples} of {model.num_joints}")
+        self.world = world or World(device=torch.device(device))
+        device = self.world.device if world is not None else torch.device(device)
+        self.start, self.stop = self.world.bounds(model.num_samples)
+        self.sharded = self.world.size > 1
+        if self.sharded:  # this process's block of sequence codes only
+            table = model.seq_codes
+            model.seq_codes = CodeTable.of(table.mu[self.start:self.stop],
+                                           None if table.logvar is None else table.logvar[self.start:self.stop])
         self.model, self.settings, self.device = model.to(device), settings, torch.device(device)
         stats = {"mean": model.mean.cpu().numpy(), "std": model.std.cpu().numpy()}
-        self.frames = torch.from_numpy(normalize(train.frames, stats).reshape(len(train.frames), -1)).to(device)
+        first, last = int(train.offsets[self.start]), int(train.offsets[self.stop])
+        own = normalize(train.frames[first:last], stats).reshape(last - first, -1)
+        self.frames = torch.from_numpy(own).to(device)  # frames of the sequences [start, stop)
         self.lengths = torch.from_numpy(train.lengths).to(device)
-        self.offsets = torch.from_numpy(train.offsets[:-1]).to(device)
+        self.offsets = torch.from_numpy(train.offsets[:-1] - first).to(device)  # valid for [start, stop)
         self.labels = torch.from_numpy(train.labels).to(device)
         self.opt_decoder = torch.optim.Adam(model.decoder.parameters(), lr=settings.lr_decoder)
         self.opt_codes = RowAdam(model.code_parameters(), lr=settings.lr_codes)
@@ -205,15 +251,33 @@ class Trainer:
 
     def sample_frames(self, index: Tensor) -> tuple[Tensor, Tensor]:
         """Frames to decode for sequences ``index (batch,)``: ``times (frames,)`` packed, ``counts (batch,)``."""
-        s, g, lengths = self.settings, self.generator, self.lengths[index]
+        return self.frames_at(index, self.draw_frames(len(index)))
+
+    def draw_frames(self, batch: int) -> Tensor | None:
+        """The uniform numbers that choose the frames of ``batch`` sequences (None for ``whole``)."""
+        s, g = self.settings, self.generator
         if s.frames == "random":
-            u = torch.rand(len(index), s.frames_per_sequence, generator=g, device=self.device)
+            return torch.rand(batch, s.frames_per_sequence, generator=g, device=self.device)
+        if s.frames == "crop":
+            return torch.rand(batch, generator=g, device=self.device)
+        return None
+
+    def draw_noise(self, table: CodeTable, batch: int) -> Tensor | None:
+        """The eps of ``batch`` codes of ``table`` (``(batch, dim)``; None if its codes are points)."""
+        if table.logvar is None:
+            return None
+        return torch.randn((batch, table.mu.shape[1]), generator=self.generator, device=self.device,
+                           dtype=table.mu.dtype)
+
+    def frames_at(self, index: Tensor, u: Tensor | None) -> tuple[Tensor, Tensor]:
+        """:meth:`sample_frames` with the numbers ``u`` of :meth:`draw_frames` (one row per sequence)."""
+        s, lengths = self.settings, self.lengths[index]
+        if s.frames == "random":
             times = torch.minimum((u * lengths[:, None]).long(), lengths[:, None] - 1)
             return times.reshape(-1), torch.full_like(lengths, s.frames_per_sequence)
         counts = lengths if s.frames == "whole" else lengths.clamp(max=s.crop_length)
         start = torch.zeros_like(lengths)
         if s.frames == "crop":
-            u = torch.rand(len(index), generator=g, device=self.device)
             start = torch.minimum((u * (lengths - counts + 1)).long(), lengths - counts)
         total = int(counts.sum())
         first = torch.cumsum(counts, 0) - counts
@@ -221,36 +285,91 @@ class Trainer:
         return start.repeat_interleave(counts, output_size=total) + within, counts
 
     def step(self, index: Tensor, which: str) -> dict[str, Tensor]:
-        """One optimiser step of pass ``which`` on training sequences ``index (batch,)``; returns detached losses."""
-        m, s = self.model, self.settings
-        times, counts = self.sample_frames(index)
+        """One optimiser step of pass ``which`` on training sequences ``index (batch,)``; returns detached losses.
+
+        With several processes, every process is given the same ``index`` (the whole batch) and
+        decodes the sequences of it that it owns.
+        """
+        m, s, batch = self.model, self.settings, len(index)
+        u = self.draw_frames(batch)
+        noise = (self.draw_noise(m.seq_codes, batch), self.draw_noise(m.act_codes, batch))
+        if self.sharded:  # this process's part of the batch
+            mine = (index >= self.start) & (index < self.stop)
+            index, u = index[mine], None if u is None else u[mine]
+            noise = tuple(None if eps is None else eps[mine] for eps in noise)
+        times, counts = self.frames_at(index, u)
         target = self.frames[self.offsets[index].repeat_interleave(counts, output_size=len(times)) + times]
-        codes, kl_seq, kl_act = m.codes(index, self.labels[index], sample=True, generator=self.generator)
+        codes, kl_seq, kl_act = m.codes(index - self.start, self.labels[index], sample=True, noise=noise)
         pred = m(codes, times.float(), counts)
-        recon = (pred - target).pow(2).mean(-1).sum() / len(index)
-        kl_seq, kl_act = kl_seq.mean(), kl_act.mean()
+        recon = (pred - target).pow(2).mean(-1).sum() / batch
+        kl_seq, kl_act = kl_seq.sum() / batch, kl_act.sum() / batch
         loss = recon + s.kl_seq_weight * kl_seq + s.kl_act_weight * kl_act
+
+        m.zero_grad(set_to_none=True)
+        if loss.requires_grad:  # a process given no sequence of the batch may have nothing to differentiate
+            loss.backward()
+        with torch.no_grad():  # position error in cm on the decoded frames
+            d = (pred.detach() - target).reshape(len(target), m.num_joints, 3) * m.std
+            d = torch.cat([d[:, :1], d[:, 1:] + d[:, :1]], dim=1).norm(dim=-1)
+            sums = torch.stack([loss, recon, kl_seq, kl_act, d.sum(), d.new_tensor(float(d.numel()))]).detach()
+        sums, code_norm = self.synchronise(which, sums, index)
 
         optimisers = {"codes": [self.opt_codes], "decoder": [self.opt_decoder],
                       "joint": [self.opt_codes, self.opt_decoder]}[which]
-        m.zero_grad(set_to_none=True)
-        loss.backward()
         for opt in optimisers:
-            clip_grad_norm([p for group in opt.param_groups for p in group["params"]], s.grad_clip)
+            clip_grad_norm([p for group in opt.param_groups for p in group["params"]], s.grad_clip,
+                           norm=code_norm if opt is self.opt_codes else None)
             opt.step()
+        loss, recon, kl_seq, kl_act, error, count = sums
+        return {"loss": loss, "recon": recon, "kl_seq": kl_seq, "kl_act": kl_act, "mpjpe_cm": error / count * 100.0}
 
-        with torch.no_grad():  # position error in cm on the decoded frames
-            d = (pred.detach() - target).reshape(len(target), m.num_joints, 3) * m.std
-            d = torch.cat([d[:, :1], d[:, 1:] + d[:, :1]], dim=1)
-            mpjpe = d.norm(dim=-1).mean() * 100.0
-        return {"loss": loss.detach(), "recon": recon.detach(), "kl_seq": kl_seq.detach(),
-                "kl_act": kl_act.detach(), "mpjpe_cm": mpjpe}
+    def synchronise(self, which: str, sums: Tensor, index: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Sum over the processes, in one all-reduce: the batch statistics ``sums`` and the gradients
+        of what pass ``which`` updates, except the sequence codes (each process holds the rows it owns).
+
+        ``index (part,)``: the sequences this process decoded. The action codes' gradients stay sparse:
+        rows no process touched are not updated. Returns the summed ``sums`` and, for a pass that
+        updates the codes, the gradient norm of all code tables over all processes (else None).
+        In one process nothing is exchanged: returns ``sums, None``.
+        """
+        if not self.sharded:
+            return sums, None
+        m, parts = self.model, [sums]
+        acts = list(m.act_codes.parameters())
+        decoder = list(m.decoder.parameters())
+        if which != "decoder":
+            square = sum(g.pow(2).sum() for g in _grads(m.seq_codes.parameters()))
+            parts.append(torch.as_tensor(square, dtype=sums.dtype, device=sums.device).reshape(1))
+            parts.append(torch.bincount(self.labels[index], minlength=m.num_classes).to(sums.dtype))
+            parts += [_dense_grad(p).reshape(-1) for p in acts]
+        if which != "codes":
+            parts += [_dense_grad(p).reshape(-1) for p in decoder]
+        flat = self.world.all_reduce_(torch.cat(parts))
+
+        sums, rest = flat[:len(sums)], flat[len(sums):]
+        code_norm = None
+        if which != "decoder":
+            square, used, rest = rest[0], rest[1:1 + m.num_classes], rest[1 + m.num_classes:]
+            rows = torch.nonzero(used > 0)[:, 0]
+            for p in acts:
+                dense, rest = rest[:p.numel()].view_as(p), rest[p.numel():]
+                p.grad = torch.sparse_coo_tensor(rows[None], dense[rows], p.shape, check_invariants=False,
+                                                 is_coalesced=True)  # rows: sorted, distinct
+                square = square + dense[rows].pow(2).sum()
+            code_norm = torch.sqrt(square)
+        if which != "codes":
+            for p in decoder:
+                p.grad, rest = rest[:p.numel()].view_as(p).clone(), rest[p.numel():]
+        return sums, code_norm
 
     def run_epoch(self) -> dict:
         """Train one epoch; returns and records ``{"epoch", "pass", "loss", "recon", "kl_seq", "kl_act", "mpjpe_cm"}``."""
         which = self.pass_of(self.epoch)
         self.set_pass(which)
         self.model.train()
+        if self.sharded:  # dropout: each process its own stream, reproducible from the epoch
+            torch.manual_seed(int(np.random.SeedSequence([self.settings.seed, self.epoch, self.world.rank])
+                                  .generate_state(1)[0]))
         order = torch.randperm(self.model.num_samples, generator=self.generator, device=self.device)
         totals: dict[str, Tensor] = {}
         for index in order.split(self.settings.batch_size):
@@ -264,23 +383,58 @@ class Trainer:
 
     # -- checkpoints
 
+    def _sequence_state(self) -> tuple[list[str], list[int]]:
+        """Names of the sequence-code parameters in the model's state and their positions in ``opt_codes``."""
+        table = self.model.seq_codes
+        params = self.opt_codes.param_groups[0]["params"]
+        names = [f"seq_codes.{name}" for name, _ in table.named_parameters()]
+        return names, [next(i for i, q in enumerate(params) if q is p) for p in table.parameters()]
+
     def state_dict(self) -> dict:
+        """Everything needed to continue training, in the same form whatever the number of processes."""
         rng = {"generator": self.generator.get_state(), "torch": torch.get_rng_state()}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
-        return {"epoch": self.epoch, "history": [dict(r) for r in self.history],
-                "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
-                "opt_decoder": self.opt_decoder.state_dict(), "opt_codes": self.opt_codes.state_dict(), "rng": rng}
+        model = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        opt_codes = self.opt_codes.state_dict()
+        if self.sharded:  # gather every process's block of sequence codes and of their optimiser state
+            n, (names, positions) = self.model.num_samples, self._sequence_state()
+            for name, position, p in zip(names, positions, self.model.seq_codes.parameters()):
+                model[name] = self.world.gather_rows(p.detach(), n).cpu()
+                own = self.opt_codes.state_of(p)
+                opt_codes["state"][position] = {k: self.world.gather_rows(own[k], n).cpu() for k in RowAdam.STATE}
+        return {"epoch": self.epoch, "history": [dict(r) for r in self.history], "model": model,
+                "opt_decoder": self.opt_decoder.state_dict(), "opt_codes": opt_codes, "rng": rng}
 
     def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
+        """Continue from :meth:`state_dict` of a run on any number of processes."""
+        model, opt_codes = state["model"], state["opt_codes"]
+        if self.sharded:  # keep this process's block
+            a, b = self.start, self.stop
+            names, positions = self._sequence_state()
+            model = {**model, **{name: model[name][a:b] for name in names}}
+            opt_codes = {**opt_codes, "state": dict(opt_codes["state"])}
+            for position in positions:
+                if position in opt_codes["state"]:
+                    opt_codes["state"][position] = {k: v[a:b] for k, v in opt_codes["state"][position].items()}
+        self.model.load_state_dict(model)
         self.opt_decoder.load_state_dict(state["opt_decoder"])
-        self.opt_codes.load_state_dict(state["opt_codes"])
+        self.opt_codes.load_state_dict(opt_codes)
         self.generator.set_state(state["rng"]["generator"].cpu())
         torch.set_rng_state(state["rng"]["torch"].cpu())
         if self.device.type == "cuda" and "cuda" in state["rng"]:
             torch.cuda.set_rng_state(state["rng"]["cuda"].cpu(), self.device)
         self.epoch, self.history = int(state["epoch"]), [dict(r) for r in state["history"]]
+
+    def finish(self) -> None:
+        """Put the whole sequence-code table back into the model (gathered from every process).
+
+        Ends training with this trainer: afterwards the model no longer uses its optimisers' tables."""
+        if self.sharded:
+            n, table = self.model.num_samples, self.model.seq_codes
+            logvar = None if table.logvar is None else self.world.gather_rows(table.logvar.detach(), n)
+            self.model.seq_codes = CodeTable.of(self.world.gather_rows(table.mu.detach(), n), logvar)
+            self.sharded = False
 
 
 def fingerprint(model: MotionINR, train: MotionSet, settings: TrainSettings) -> str:
@@ -300,7 +454,7 @@ def fingerprint(model: MotionINR, train: MotionSet, settings: TrainSettings) -> 
 
 def fit(model: MotionINR, train: MotionSet, settings: TrainSettings, *, device="cpu",
         checkpoint_dir: str | Path | None = None, on_epoch: Callable[[dict, bool], None] | None = None,
-        log: Callable[[str], None] | None = None) -> list[dict]:
+        log: Callable[[str], None] | None = None, world: World | None = None) -> list[dict]:
     """Train ``model`` on ``train`` for ``settings.epochs`` epochs; returns the per-epoch history.
 
     With ``checkpoint_dir``, the full training state is written there atomically every
@@ -308,30 +462,43 @@ def fit(model: MotionINR, train: MotionSet, settings: TrainSettings, *, device="
     same settings, data and code (see :func:`fingerprint`) is resumed (a finished one is not
     trained again; more epochs continue it). ``on_epoch(record, restored)`` is called for every epoch in order, ``restored=True`` for
     epochs loaded from the checkpoint. The model is left in eval mode on ``device``.
+
+    ``world``: the processes training together (default: this one alone, on ``device``). Every
+    process calls ``fit`` with the same arguments and gets the same history and model (on
+    ``world.device``); only rank 0 reads and writes the checkpoint (it sends the state it resumes
+    to the others) and calls ``log``; ``on_epoch`` is called on every process.
     """
-    log = log or (lambda message: None)
+    world = world or World(device=torch.device(device))
+    log = log if world.is_main and log is not None else (lambda message: None)
     on_epoch = on_epoch or (lambda record, restored: None)
-    trainer = Trainer(model, train, settings, device)
+    trainer = Trainer(model, train, settings, device, world=world)
     path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
     key = fingerprint(model, train, settings)
-    if path is not None and path.is_file():
+    state = None
+    if world.is_main and path is not None and path.is_file():
         state = read_checkpoint(path)
         if state is None:
             log(f"{path}: unreadable checkpoint; training from scratch")
         elif state.get("fingerprint") != key:
             log(f"{path}: written with other settings or data; training from scratch")
+            state = None
         elif int(state["epoch"]) > settings.epochs:
             log(f"{path}: already at epoch {int(state['epoch'])} > train.epochs={settings.epochs}; training from scratch")
-        else:
-            trainer.load_state_dict(state)
-            log(f"{path}: resuming at epoch {trainer.epoch} of {settings.epochs}")
+            state = None
+    state = world.broadcast(state)
+    if state is not None:
+        trainer.load_state_dict(state)
+        log(f"{path}: resuming at epoch {trainer.epoch} of {settings.epochs}")
     for record in trainer.history:
         on_epoch(record, True)
     while trainer.epoch < settings.epochs:
         record = trainer.run_epoch()
         if path is not None and (trainer.epoch % settings.checkpoint_every == 0 or trainer.epoch == settings.epochs):
-            write_checkpoint(path, {"format": CHECKPOINT_FORMAT, "fingerprint": key, **trainer.state_dict()})
+            state = trainer.state_dict()  # every process takes part in gathering the codes
+            if world.is_main:
+                write_checkpoint(path, {"format": CHECKPOINT_FORMAT, "fingerprint": key, **state})
         on_epoch(record, False)
+    trainer.finish()
     model.requires_grad_(True)
     model.eval()
     return trainer.history
