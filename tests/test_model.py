@@ -11,15 +11,7 @@ from motioninr.model import CodeTable, ModelSettings, MotionINR, TimeCode, load_
 from motioninr.model.model import FORMAT
 from motioninr.model.train import new_model
 from motioninr.settings import from_mapping
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread avoids thread start-up costs dominating on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tests.model_helpers import one_thread  # noqa: F401 (fixture)
 
 
 def tiny_settings(**overrides) -> ModelSettings:

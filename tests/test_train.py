@@ -13,24 +13,13 @@ from motioninr.model.model import ModelSettings
 from motioninr.model.train import (CHECKPOINT_NAME, RowAdam, Trainer, TrainSettings, clip_grad_norm, fit,
                                    new_model, reconstruction_error)
 from motioninr.settings import from_mapping
+from tests.model_helpers import TINY_MODEL, one_thread, tiny_training  # noqa: F401 (fixture)
 
-MODEL = {"seq_code_dim": 8, "act_code_dim": 8, "time_dim": 8, "mlp": {"layers": [32, 32]},
-         "transformer": {"layers": 1, "heads": 2, "ff": 16, "dropout": 0.1}}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+MODEL = TINY_MODEL
 
 
 def setup(processed_dir, model=None, **train):
-    meta, data = load_meta(processed_dir), load_split(processed_dir)
-    ms = from_mapping(ModelSettings, {**MODEL, **(model or {})}, "model")
-    ts = from_mapping(TrainSettings, {"batch_size": 4, "device": "cpu", **train}, "train")
-    return new_model(ms, data, meta, seed=ts.seed), data, ts
+    return tiny_training(processed_dir, model, MODEL, **train)
 
 
 def same_state(a, b) -> bool:
