@@ -285,17 +285,25 @@ def test_train_evaluator_and_evaluate_stages(processed_dir, tmp_path):
                                                "class_names": ["class0", "class1", "class2"]}))
     _write_params(params, replications=2, length_bins=2)
     metrics, plots = tmp_path / "metrics" / "evaluate", tmp_path / "plots" / "evaluate"
+    details = tmp_path / "metrics" / "details"
+    paths = ["--evaluator", str(out), "--metrics", str(metrics), "--details", str(details), "--plots", str(plots)]
     res = runner.invoke(evaluate_stage, ["--params", str(params), "--processed", str(processed_dir), "--generated", str(gen),
-                                         "--evaluator", str(out), "--metrics", str(metrics), "--plots", str(plots)])
+                                         *paths])
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in metrics.iterdir()) == ["memorize_variable.json", "real.json"]
     row = json.loads((metrics / "memorize_variable.json").read_text())
-    assert row["replications"] == 2 and row["mms"] >= 0 and "fid_ci" in json.loads((metrics / "real.json").read_text())
+    assert list(row) == ["accuracy", "fid", "diversity", "multimodality", "mms"] and row["mms"] >= 0
+    ci = json.loads((details / "ci" / "evaluate" / "real.json").read_text())
+    assert ci["replications"] == 2 and ci["fid"] >= 0
+    physics = json.loads((details / "physics" / "memorize_variable.json").read_text())
+    assert physics["bone_error"] == json.loads((details / "physics" / "real.json").read_text())["bone_error"]
+    assert json.loads((details / "coverage" / "memorize_variable.json").read_text())["copies"] == 1.0
     assert (plots / "fid_by_length" / "memorize_variable.csv").is_file()
-    assert "memorize_variable" in res.output
+    assert "memorize_variable" in res.output and "precision" in res.output
+    assert "foot joints left_ankle, right_ankle, left_foot, right_foot" in res.output
     (gen / "meta.json").unlink()
     res = runner.invoke(evaluate_stage, ["--params", str(params), "--processed", str(processed_dir), "--generated", str(gen),
-                                         "--evaluator", str(out), "--metrics", str(metrics), "--plots", str(plots)])
+                                         *paths])
     assert res.exit_code == 1 and "run the generate stage first" in res.output
 
 
