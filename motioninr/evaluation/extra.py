@@ -15,11 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from motioninr.data.dataset import MotionSet
 from motioninr.evaluation import manifold
 from motioninr.evaluation.physics import PHYSICS_METRICS, PhysicsSettings, Skeleton, physics_metrics
 
+_THREADS = ThreadpoolController()  # found once: each limit() is then a cheap switch
 COVERAGE_METRICS = ("precision", "recall", "density", "coverage", "copies")
 EXTRA_METRICS = COVERAGE_METRICS + PHYSICS_METRICS
 
@@ -32,17 +34,21 @@ class ExtraMetrics:
     skeleton: Skeleton | None = None
     physics: PhysicsSettings = field(default_factory=PhysicsSettings)
     _physics: dict[int, tuple[np.ndarray, dict[str, float]]] = field(default_factory=dict, repr=False)
-    _radii: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _radii: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     @property
     def names(self) -> tuple[str, ...]:
         return EXTRA_METRICS if self.skeleton is not None else COVERAGE_METRICS
 
-    def training_radii(self, reference: np.ndarray) -> np.ndarray:
-        """Each reference feature's distance to its nearest other reference feature (once per replication)."""
-        if self._radii is None or self._radii[0] is not reference:
-            self._radii = (reference, manifold.neighbour_radii(reference, 1))
-        return self._radii[1]
+    def radii(self, features: np.ndarray, k: int) -> np.ndarray:
+        """:func:`~.manifold.squared_radii` of a feature array, kept for the arrays of the current replication."""
+        key = (id(features), k)
+        if key not in self._radii:
+            if len(self._radii) >= 6:     # a replication compares with at most three arrays (crop A, crop B, training)
+                self._radii.clear()
+            self._radii[key] = (features, manifold.squared_radii(features, k) if len(features) > k
+                                else np.full(len(features), np.nan))
+        return self._radii[key][1]
 
     def physical(self, motions: MotionSet) -> dict[str, float]:
         """Physical metrics of a motion set, computed once per set (the array is kept so its id stays unique)."""
@@ -58,11 +64,14 @@ class ExtraMetrics:
         ``feats``: the set's features; ``target``: the features FID compares them with; ``reference``:
         the training features MMS searches, with each motion's nearest one (``nearest_*``).
         """
-        precision, recall = manifold.precision_recall(target, feats, self.neighbours)
-        density, coverage = manifold.density_coverage(target, feats, self.neighbours)
-        copied = manifold.copies(nearest_distance, nearest_index, self.training_radii(reference))
+        k = min(self.neighbours, max(len(target) - 1, 1))
+        # small products: one BLAS thread is several times faster than two fighting over a busy CPU
+        with _THREADS.limit(limits=1, user_api="blas"):
+            precision, recall, density, coverage = manifold.manifold_metrics(target, feats, k, self.radii(target, k))
+            copied = manifold.copies(nearest_distance, nearest_index, np.sqrt(self.radii(reference, 1)))
         values = {"precision": precision, "recall": recall, "density": density, "coverage": coverage,
                   "copies": float(copied.mean())}
         if self.skeleton is not None:
-            values.update(self.physical(motions))
+            with _THREADS.limit(limits=1, user_api="blas"):
+                values.update(self.physical(motions))
         return values, copied

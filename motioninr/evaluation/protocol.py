@@ -93,6 +93,8 @@ class EvaluationResult:
         for name in self.names:
             for metric in METRICS + self.extra:
                 mean, ci = M.mean_ci(self.values[name][metric])
+                if metric in self.extra and len(set(self.values[name][metric])) == 1:
+                    mean, ci = float(self.values[name][metric][0]), 0.0  # one motion set in every replication
                 out[f"{name}/{metric}"] = mean
                 out[f"{name}/{metric}_ci"] = ci
         return out

@@ -108,13 +108,18 @@ def length_bin_rows(result: EvaluationResult, name: str) -> list[dict]:
     return rows
 
 
-def format_table(result: EvaluationResult, metrics: tuple[str, ...] = METRICS, fmt: str = ".3f") -> str:
+# Printed decimals of the extra metrics (metres to the millimetre, jerk to 1 m/s^3); others .3f.
+FORMATS = {"skating_distance": ".4f", "penetration": ".4f", "floating": ".4f", "bone_error": ".4f", "jitter": ".0f"}
+
+
+def format_table(result: EvaluationResult, metrics: tuple[str, ...] = METRICS) -> str:
     """A plain-text table: one row per set, ``mean ± ci`` per metric."""
     summary = result.summary()
     header = ["set"] + list(metrics)
     rows = [header]
     for name in result.names:
-        rows.append([name] + [f"{summary[f'{name}/{m}']:{fmt}} ± {summary[f'{name}/{m}_ci']:{fmt}}" for m in metrics])
+        rows.append([name] + [f"{summary[f'{name}/{m}']:{FORMATS.get(m, '.3f')}} ± "
+                              f"{summary[f'{name}/{m}_ci']:{FORMATS.get(m, '.3f')}}" for m in metrics])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -122,12 +127,12 @@ def format_table(result: EvaluationResult, metrics: tuple[str, ...] = METRICS, f
 
 
 def format_tables(result: EvaluationResult) -> str:
-    """The protocol's table, then one table per view of the extra metrics (4 significant digits)."""
+    """The protocol's table, then one table per view of the extra metrics."""
     tables = [format_table(result)]
     for view in ("coverage", "physics"):
         keys = tuple(k for k in VIEWS[view] if k in result.extra)
         if keys:
-            tables.append(format_table(result, keys, ".4g"))
+            tables.append(format_table(result, keys))
     return "\n\n".join(tables)
 
 
