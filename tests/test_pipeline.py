@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -148,6 +149,15 @@ def test_whole_pipeline_experiments_and_metrics(tmp_path):
     assert _ran(exp.stdout) == {"fit-gmm", "generate", "evaluate", "render"}, exp.stdout
     diff = _run(["dvc", "params", "diff"], repo).stdout
     assert "gmm.components" in diff and "3" in diff and "2" in diff
+    # The README's experiment comparison: one screen, no pager, the method's FID and MMS per component count.
+    command = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("dvc exp show "))
+    table = _run(shlex.split(command), repo).stdout.strip().splitlines()
+    assert max(map(len, table)) <= 160, "\n".join(table)
+    header = [cell.strip() for cell in table[0].strip("|").split("|")]
+    assert header == ["Experiment", "metrics/evaluate/gmm_variable.json:fid", "metrics/evaluate/gmm_variable.json:mms",
+                      "gmm.components", "gmm.guard"], header
+    components = sorted(row.split("|")[4].strip() for row in table[2:])
+    assert components == ["2", "3"], table  # the baseline commit and the experiment
 
     # An evaluation setting re-runs only evaluate.
     params = yaml.safe_load((repo / "params.yaml").read_text())

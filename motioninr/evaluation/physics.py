@@ -29,7 +29,7 @@ import numpy as np
 
 from motioninr.data.dataset import MotionSet
 from motioninr.settings import require
-from motioninr.skeleton import bone_lengths, guess_foot_joints
+from motioninr.skeleton import guess_foot_joints
 
 AXES = {"x": 0, "y": 1, "z": 2}
 GRAVITY = 9.81  # m/s^2
@@ -72,7 +72,10 @@ def _steps(motions: MotionSet) -> np.ndarray:
 
 
 def _lowest(motions: MotionSet, up: str) -> np.ndarray:
-    return split_axes(motions.frames.astype(np.float64), up)[0].min(axis=1)
+    """Height of the lowest joint in every frame, ``(total_frames,)`` float64."""
+    axis, sign = up_axis(up)
+    heights = motions.frames[:, :, axis]
+    return (heights.min(axis=1) if sign > 0 else -heights.max(axis=1)).astype(np.float64)
 
 
 def estimate_floor(motions: MotionSet, up: str = "y") -> float:
@@ -154,22 +157,27 @@ def jitter(motions: MotionSet, fps: float) -> float:
     valid = seq[3:] == seq[:-3]
     if not valid.any():
         return float("nan")
-    f = motions.frames.astype(np.float64)
-    jerk = (f[3:] - 3.0 * f[2:-1] + 3.0 * f[1:-2] - f[:-3]) * fps ** 3
-    return float(np.linalg.norm(jerk[valid], axis=-1).mean())
+    f = motions.frames  # float32: rounding stays far below the jerk of any motion
+    jerk = (f[3:] - f[:-3]) + 3.0 * (f[1:-2] - f[2:-1])
+    magnitude = np.sqrt(np.einsum("tjc,tjc->tj", jerk, jerk))
+    return float(magnitude[valid].mean(dtype=np.float64) * fps ** 3)
 
 
 def bone_error(motions: MotionSet, parents: list[int] | tuple[int, ...]) -> float:
     """Mean absolute deviation (metres) of each bone's length from its median length over the same motion."""
     if len(parents) < 2:
         return float("nan")
-    lengths = bone_lengths(motions.frames.astype(np.float64), parents)   # (total_frames, bones)
-    offsets = motions.offsets
-    total = 0.0
-    for i in range(len(motions)):
-        block = lengths[offsets[i]:offsets[i + 1]]
-        total += np.abs(block - np.median(block, axis=0)).sum()
-    return float(total / lengths.size)
+    f = motions.frames
+    bones = f[:, 1:] - np.take(f, np.asarray(parents[1:]), axis=1)      # bone j + 1 links joint j + 1 to its parent
+    lengths = np.sqrt(np.einsum("tjc,tjc->tj", bones, bones)).astype(np.float64)  # (total_frames, bones)
+    # per-motion medians of every bone at once: sort each column by (motion, length)
+    seq = motions.sequence_index()[:, None].astype(np.float64)
+    span = float(lengths.max()) + 1.0
+    ordered = np.sort(seq * span + lengths, axis=0) - seq * span
+    lo = motions.offsets[:-1] + (motions.lengths - 1) // 2
+    hi = motions.offsets[:-1] + motions.lengths // 2
+    rest = (ordered[lo] + ordered[hi]) / 2.0                             # (motions, bones)
+    return float(np.abs(lengths - np.repeat(rest, motions.lengths, axis=0)).mean())
 
 
 @dataclass(frozen=True)
