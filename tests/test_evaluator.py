@@ -320,3 +320,17 @@ def test_replication_groups_use_one_draw_per_replication():
     # replications 0 and 2 use draw 0 (a copy of the real set), replication 1 uses draw 1
     mms = result.values["g"]["mms"]
     assert mms[0] == mms[2] == 0.0 and mms[1] > 0
+
+
+def test_foot_joints_missing_from_the_skeleton_are_a_one_line_error(processed_dir):
+    from stages.evaluate import skeleton_of
+
+    meta = load_meta(processed_dir)
+    train = load_split(processed_dir)
+    skeleton = skeleton_of(processed_dir, meta, train, "dataset")
+    assert [meta["joint_names"][j] for j in skeleton.feet] == meta["foot_joints"]
+    assert skeleton.floor == pytest.approx(float(np.median([s[:, :, 1].min() for s in train.sequences()])))
+    assert skeleton_of(processed_dir, meta, train, "sequence").floor is None
+    meta["foot_joints"] = ["left_toe"]
+    with pytest.raises(DataError, match=r"meta.json: foot_joints names 'left_toe', which is not in joint_names"):
+        skeleton_of(processed_dir, meta, train, "dataset")
