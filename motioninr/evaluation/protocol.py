@@ -11,6 +11,10 @@ Per replication ``r`` (its own seeded random crops and pairs):
 Values are reported as mean and 1.96 x std / sqrt(R). FID is also computed
 per length bin (real and generated motions binned by their own length) for
 sets whose lengths vary, with the real A/B FID per bin as the small-sample floor.
+
+An optional :class:`~motioninr.evaluation.extra.ExtraMetrics` adds, per set and replication,
+precision/recall, density/coverage and copies on the same features (against what FID compares
+with) and the physical metrics of the motions; it draws no random numbers.
 """
 
 from __future__ import annotations
