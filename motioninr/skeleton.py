@@ -25,6 +25,19 @@ VIBE18_JOINTS: tuple[str, ...] = (
 VIBE18_PARENTS: tuple[int, ...] = (-1, 0, 1, 2, 3, 1, 5, 6, 1, 0, 9, 10, 0, 12, 13, 11, 14, 8)
 
 
+FOOT_WORDS: tuple[str, ...] = ("ankle", "foot", "toe", "heel")  # joint-name parts that mark a foot joint
+
+
+def guess_foot_joints(joint_names: list[str] | tuple[str, ...]) -> list[str]:
+    """The joints that touch the floor when standing: names containing ankle, foot, toe or heel (any case).
+
+    SMPL gives the ankles and feet, the VIBE selection the ankles, right heel and left big toe;
+    BVH names such as ``LeftFoot`` or ``RightToeBase`` match too. An empty list means the
+    names say nothing (set ``data.foot_joints``).
+    """
+    return [n for n in joint_names if any(w in n.lower() for w in FOOT_WORDS)]
+
+
 def check_parents(parents: list[int] | tuple[int, ...]) -> None:
     """Raise ``ValueError`` unless ``parents`` is a tree rooted at joint 0 with parents before children."""
     if len(parents) == 0 or parents[0] != -1:

@@ -1,10 +1,11 @@
-"""Stage ``evaluate``: accuracy, FID, diversity, multimodality and MMS of every generated set (``params.yaml: evaluate``).
+"""Stage ``evaluate``: accuracy, FID, diversity, multimodality and MMS of every generated set (``params.yaml: evaluate``),
+with precision/recall, density/coverage, copies and physical plausibility beside them.
 
-Writes ``metrics/evaluate/<set>.json`` (flat ``<metric>`` and ``<metric>_ci`` keys, one file
-per set so ``dvc metrics show`` prints one row per set; ``real`` compares two
-independent crops of the real motions) and the per-class,
-confusion and FID-by-length tables under ``plots/evaluate`` (see
-:mod:`motioninr.evaluation.report`).
+Writes ``metrics/evaluate/<set>.json`` (the five headline means, one file per set so
+``dvc metrics show`` prints one row per set; ``real`` compares two independent crops of
+the real motions), ``metrics/details/`` (the other views and every interval, see
+:mod:`motioninr.evaluation.report`) and the per-class, confusion and FID-by-length
+tables under ``plots/evaluate``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from motioninr.data.dataset import MotionSet, load_meta, load_split
 from motioninr.device import resolve_device
 from motioninr.errors import DataError, exit_on_error
 from motioninr.evaluation import EvaluateSettings, evaluate_motions, load_classifier
-from motioninr.evaluation.report import format_table, metrics_rows, write_report
+from motioninr.evaluation.extra import ExtraMetrics
+from motioninr.evaluation.physics import Skeleton, estimate_floor
+from motioninr.evaluation.report import format_tables, metrics_views, write_report
 from motioninr.io import atomic_path, save_json
 from motioninr.settings import from_mapping
 from stages.common import read_params, section
@@ -47,13 +50,24 @@ def load_generated(folder: Path, class_names: list[str]) -> tuple[dict[str, Moti
     return sets, groups
 
 
+def skeleton_of(processed: Path, meta: dict, train: MotionSet, floor: str) -> Skeleton:
+    """Skeleton facts for the physical metrics; the floor from the training motions unless ``floor`` is sequence."""
+    names = list(meta.get("joint_names", []))
+    unknown = [n for n in meta.get("foot_joints") or [] if n not in names]
+    if unknown:
+        raise DataError(f"{processed / 'meta.json'}: foot_joints names {unknown[0]!r}, which is not in joint_names {names}")
+    up = str(meta.get("up", "y"))
+    return Skeleton.from_meta(meta, estimate_floor(train, up) if floor == "dataset" else None)
+
+
 @app.command()
 def main(
     params: Path = typer.Option(Path("params.yaml"), help="Parameters file (section 'evaluate')."),
     processed: Path = typer.Option(Path("data/processed"), help="Processed dataset folder (the real motions)."),
     generated: Path = typer.Option(Path("data/generated"), help="Folder of generated motion sets (meta.json lists them)."),
     evaluator: Path = typer.Option(Path("models/evaluator.pt"), help="Evaluator checkpoint."),
-    metrics: Path = typer.Option(Path("metrics/evaluate"), help="Folder of per-set metrics files to write."),
+    metrics: Path = typer.Option(Path("metrics/evaluate"), help="Folder of per-set headline metrics files to write."),
+    details: Path = typer.Option(Path("metrics/details"), help="Folder of the other metrics views and intervals to write."),
     plots: Path = typer.Option(Path("plots/evaluate"), help="Folder of per-class and per-length tables to write."),
     debug: bool = typer.Option(False, help="Show tracebacks."),
 ) -> None:
@@ -70,13 +84,24 @@ def main(
         train = None if settings.real_split == "train" else load_split(processed, "train")
         sets, groups = load_generated(generated, class_names)
         clf = load_classifier(evaluator, real.num_joints, len(class_names), resolve_device(settings.device, "evaluate.device"))
-        result = evaluate_motions(clf, real, sets, class_names, settings, train=train, groups=groups)
+        skeleton = skeleton_of(processed, meta, real if train is None else train, settings.physics.floor)
+        extra = ExtraMetrics(settings.neighbours, skeleton, settings.physics)
+        result = evaluate_motions(clf, real, sets, class_names, settings, train=train, groups=groups, extra=extra)
+        views = metrics_views(result)
         with atomic_path(metrics, directory=True) as tmp:
-            for name, row in metrics_rows(result).items():
-                save_json(tmp / f"{name}.json", {**row, "replications": result.replications})
+            for rel, row in views.items():
+                if rel.startswith("evaluate/"):
+                    save_json(tmp / rel.removeprefix("evaluate/"), row)
+        with atomic_path(details, directory=True) as tmp:
+            for rel, row in views.items():
+                if rel.startswith("details/"):
+                    save_json(tmp / rel.removeprefix("details/"), row)
         with atomic_path(plots, directory=True) as tmp:
             write_report(tmp, result)
-    typer.echo(format_table(result))
+    typer.echo(format_tables(result))
+    feet = ", ".join(meta["joint_names"][j] for j in skeleton.feet) or "none (set data.foot_joints)"
+    floor = "each motion's lowest point" if skeleton.floor is None else f"{skeleton.floor:.3f} m along {skeleton.up}"
+    typer.echo(f"physics: floor {floor}, foot joints {feet}, {skeleton.fps:g} fps; k = {settings.neighbours}")
     typer.echo(f"{result.replications} replications on the {settings.real_split} split in "
                f"{time.perf_counter() - t0:.1f} s -> {metrics}, {plots}")
 

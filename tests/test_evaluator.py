@@ -285,17 +285,25 @@ def test_train_evaluator_and_evaluate_stages(processed_dir, tmp_path):
                                                "class_names": ["class0", "class1", "class2"]}))
     _write_params(params, replications=2, length_bins=2)
     metrics, plots = tmp_path / "metrics" / "evaluate", tmp_path / "plots" / "evaluate"
+    details = tmp_path / "metrics" / "details"
+    paths = ["--evaluator", str(out), "--metrics", str(metrics), "--details", str(details), "--plots", str(plots)]
     res = runner.invoke(evaluate_stage, ["--params", str(params), "--processed", str(processed_dir), "--generated", str(gen),
-                                         "--evaluator", str(out), "--metrics", str(metrics), "--plots", str(plots)])
+                                         *paths])
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in metrics.iterdir()) == ["memorize_variable.json", "real.json"]
     row = json.loads((metrics / "memorize_variable.json").read_text())
-    assert row["replications"] == 2 and row["mms"] >= 0 and "fid_ci" in json.loads((metrics / "real.json").read_text())
+    assert list(row) == ["accuracy", "fid", "diversity", "multimodality", "mms"] and row["mms"] >= 0
+    ci = json.loads((details / "ci" / "evaluate" / "real.json").read_text())
+    assert ci["replications"] == 2 and ci["fid"] >= 0
+    physics = json.loads((details / "physics" / "memorize_variable.json").read_text())
+    assert physics["bone_error"] == json.loads((details / "physics" / "real.json").read_text())["bone_error"]
+    assert json.loads((details / "coverage" / "memorize_variable.json").read_text())["copies"] == 1.0
     assert (plots / "fid_by_length" / "memorize_variable.csv").is_file()
-    assert "memorize_variable" in res.output
+    assert "memorize_variable" in res.output and "precision" in res.output
+    assert "foot joints left_ankle, right_ankle, left_foot, right_foot" in res.output
     (gen / "meta.json").unlink()
     res = runner.invoke(evaluate_stage, ["--params", str(params), "--processed", str(processed_dir), "--generated", str(gen),
-                                         "--evaluator", str(out), "--metrics", str(metrics), "--plots", str(plots)])
+                                         *paths])
     assert res.exit_code == 1 and "run the generate stage first" in res.output
 
 
@@ -312,3 +320,17 @@ def test_replication_groups_use_one_draw_per_replication():
     # replications 0 and 2 use draw 0 (a copy of the real set), replication 1 uses draw 1
     mms = result.values["g"]["mms"]
     assert mms[0] == mms[2] == 0.0 and mms[1] > 0
+
+
+def test_foot_joints_missing_from_the_skeleton_are_a_one_line_error(processed_dir):
+    from stages.evaluate import skeleton_of
+
+    meta = load_meta(processed_dir)
+    train = load_split(processed_dir)
+    skeleton = skeleton_of(processed_dir, meta, train, "dataset")
+    assert [meta["joint_names"][j] for j in skeleton.feet] == meta["foot_joints"]
+    assert skeleton.floor == pytest.approx(float(np.median([s[:, :, 1].min() for s in train.sequences()])))
+    assert skeleton_of(processed_dir, meta, train, "sequence").floor is None
+    meta["foot_joints"] = ["left_toe"]
+    with pytest.raises(DataError, match=r"meta.json: foot_joints names 'left_toe', which is not in joint_names"):
+        skeleton_of(processed_dir, meta, train, "dataset")

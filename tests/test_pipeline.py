@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -119,9 +120,24 @@ def test_whole_pipeline_experiments_and_metrics(tmp_path):
     rows = {p.stem: json.loads(p.read_text()) for p in (repo / "metrics/evaluate").glob("*.json")}
     assert set(rows) == {"real", "gmm_variable", "gmm_fixed", "memorize_variable"}
     for row in rows.values():
-        assert {"accuracy", "fid", "fid_ci", "diversity", "multimodality", "mms", "mms_ci"} <= set(row)
+        assert set(row) == {"accuracy", "fid", "diversity", "multimodality", "mms"}
+    # The default view is the MMS table at a glance: one row per set, the five metrics, within 160 columns.
     shown = _run(["dvc", "metrics", "show"], repo).stdout
-    assert "metrics/evaluate/gmm_variable.json" in shown and "mms_ci" in shown
+    lines = shown.strip().splitlines()
+    assert len(lines) == 5 and all(f"metrics/evaluate/{name}.json" in shown for name in rows), shown
+    assert lines[0].split() == ["Path", "accuracy", "diversity", "fid", "mms", "multimodality"], shown
+    assert max(map(len, lines)) <= 160, shown
+    # Everything else stays one command away: the evaluation's other views within 160 columns too,
+    # the evaluator's and the training's figures out of the default table but shown on request.
+    views = {"metrics/details/coverage": "precision", "metrics/details/physics": "skating",
+             "metrics/details/ci/evaluate": "replications", "metrics/details/ci/coverage": "copies",
+             "metrics/details/ci/physics": "jitter"}
+    for target, column in views.items():
+        view = _run(["dvc", "metrics", "show", target], repo).stdout
+        assert column in view.splitlines()[0] and max(map(len, view.strip().splitlines())) <= 160, view
+        assert view.count(f"{target}/") == 4, view  # one row per set
+    assert "heldout_accuracy" in _run(["dvc", "metrics", "show", "metrics/evaluator.json"], repo).stdout
+    assert "mpjpe_cm" in _run(["dvc", "metrics", "show", "dvclive/train/metrics.json"], repo).stdout
     assert any((repo / "plots/gallery").glob("*.png"))
     generated = json.loads((repo / "data/generated/meta.json").read_text())
     assert set(generated["files"]) == {"gmm_variable", "gmm_fixed", "memorize_variable"}
@@ -133,6 +149,15 @@ def test_whole_pipeline_experiments_and_metrics(tmp_path):
     assert _ran(exp.stdout) == {"fit-gmm", "generate", "evaluate", "render"}, exp.stdout
     diff = _run(["dvc", "params", "diff"], repo).stdout
     assert "gmm.components" in diff and "3" in diff and "2" in diff
+    # The README's experiment comparison: one screen, no pager, the method's FID and MMS per component count.
+    command = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("dvc exp show "))
+    table = _run(shlex.split(command), repo).stdout.strip().splitlines()
+    assert max(map(len, table)) <= 160, "\n".join(table)
+    header = [cell.strip() for cell in table[0].strip("|").split("|")]
+    assert header == ["Experiment", "metrics/evaluate/gmm_variable.json:fid", "metrics/evaluate/gmm_variable.json:mms",
+                      "gmm.components", "gmm.guard"], header
+    components = sorted(row.split("|")[4].strip() for row in table[2:])
+    assert components == ["2", "3"], table  # the baseline commit and the experiment
 
     # An evaluation setting re-runs only evaluate.
     params = yaml.safe_load((repo / "params.yaml").read_text())
@@ -140,4 +165,4 @@ def test_whole_pipeline_experiments_and_metrics(tmp_path):
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     again = _run(["dvc", "repro"], repo)
     assert _ran(again.stdout) == {"evaluate"}, again.stdout
-    assert json.loads((repo / "metrics/evaluate/real.json").read_text())["replications"] == 3
+    assert json.loads((repo / "metrics/details/ci/evaluate/real.json").read_text())["replications"] == 3

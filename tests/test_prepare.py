@@ -107,3 +107,19 @@ def test_atomic_artifacts_have_normal_permissions(tmp_path):
     save_json(tmp_path / "a.json", {"x": 1})
     mode = stat.S_IMODE(os.stat(tmp_path / "a.json").st_mode)
     assert mode & 0o044 == 0o044 or os.umask(os.umask(0)) & 0o044, oct(mode)
+
+
+def test_foot_joints_are_guessed_or_chosen_and_stated_in_meta():
+    from motioninr.data.prepare import PrepareSettings, prepare
+    from motioninr.errors import DataError
+    from tests.conftest import synthetic_raw
+
+    raw = synthetic_raw()
+    _, meta = prepare(raw, PrepareSettings())
+    assert meta["foot_joints"] == ["left_ankle", "right_ankle", "left_foot", "right_foot"]
+    _, meta = prepare(raw, PrepareSettings(foot_joints=("left_foot",)))
+    assert meta["foot_joints"] == ["left_foot"]
+    with pytest.raises(DataError, match=r"data.foot_joints: 'toes' is not a joint of this skeleton"):
+        prepare(raw, PrepareSettings(foot_joints=("toes",)))
+    unnamed = synthetic_raw(joints=5)                      # joints j0..j4: nothing to guess from
+    assert prepare(unnamed, PrepareSettings())[1]["foot_joints"] == []

@@ -11,6 +11,7 @@ from motioninr.data.dataset import MotionSet, RawDataset
 from motioninr.data.representation import normalization_stats
 from motioninr.errors import DataError
 from motioninr.settings import require
+from motioninr.skeleton import guess_foot_joints
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class PrepareSettings:
     split: Literal["auto", "dataset", "stratified"] = "auto"
     test_fraction: float = 0.0
     split_seed: int = 0
+    foot_joints: tuple[str, ...] | None = None  # joints touching the floor (foot skating); None guesses from names
 
     def validate(self, where: str = "data") -> None:
         require(self.target_fps is None or self.target_fps > 0, f"{where}.target_fps", self.target_fps, "a positive number or null")
@@ -82,8 +84,19 @@ def _length_stats(lengths: np.ndarray, labels: np.ndarray, class_names: list[str
     return stats
 
 
+def foot_joints(joint_names: list[str], chosen: tuple[str, ...] | None) -> list[str]:
+    """The foot joints stated in ``meta.json``: ``chosen`` (checked against the skeleton) or guessed from the names."""
+    if chosen is None:
+        return guess_foot_joints(joint_names)
+    unknown = [n for n in chosen if n not in joint_names]
+    if unknown:
+        raise DataError(f"data.foot_joints: {unknown[0]!r} is not a joint of this skeleton; expected names from {list(joint_names)}")
+    return list(chosen)
+
+
 def prepare(raw: RawDataset, settings: PrepareSettings) -> tuple[dict[str, MotionSet], dict]:
     """Resample, filter, re-centre and split ``raw``; return the splits and ``meta.json`` content."""
+    feet = foot_joints(list(raw.joint_names), settings.foot_joints)
     fps = float(settings.target_fps or raw.fps)
     seqs, keep = [], []
     for i, seq in enumerate(raw.sequences):
@@ -132,6 +145,7 @@ def prepare(raw: RawDataset, settings: PrepareSettings) -> tuple[dict[str, Motio
         "num_classes": len(raw.class_names),
         "joint_names": list(raw.joint_names),
         "parents": [int(p) for p in raw.parents],
+        "foot_joints": feet,
         "num_joints": int(train.num_joints),
         "fps": fps,
         "source_fps": float(raw.fps),

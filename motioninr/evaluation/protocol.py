@@ -11,6 +11,10 @@ Per replication ``r`` (its own seeded random crops and pairs):
 Values are reported as mean and 1.96 x std / sqrt(R). FID is also computed
 per length bin (real and generated motions binned by their own length) for
 sets whose lengths vary, with the real A/B FID per bin as the small-sample floor.
+
+An optional :class:`~motioninr.evaluation.extra.ExtraMetrics` adds, per set and replication,
+precision/recall, density/coverage and copies on the same features (against what FID compares
+with) and the physical metrics of the motions; it draws no random numbers.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from motioninr.evaluation import metrics as M
 from motioninr.evaluation.classifier import (
     CROP_LENGTH, FEATURE_DIM, HIDDEN_INITS, ActionClassifier, classify_motions, crop_starts, torch_generator,
 )
+from motioninr.evaluation.extra import ExtraMetrics
+from motioninr.evaluation.physics import PhysicsSettings
 from motioninr.evaluation.training import EvaluatorTrainSettings
 from motioninr.settings import require
 
@@ -49,6 +55,8 @@ class EvaluateSettings:
     batch_size: int = 1024
     device: str = "auto"
     threads: int = 1                 # torch CPU threads; the GRU's small per-step products run fastest on one
+    neighbours: int = 5              # k of the k-NN balls of precision/recall and density/coverage
+    physics: PhysicsSettings = field(default_factory=PhysicsSettings)
     train: EvaluatorTrainSettings = field(default_factory=EvaluatorTrainSettings)
 
     def validate(self, where: str = "evaluate") -> None:
@@ -61,6 +69,7 @@ class EvaluateSettings:
         require(self.length_bins >= 1, f"{where}.length_bins", self.length_bins, "an integer >= 1")
         require(self.batch_size >= 1, f"{where}.batch_size", self.batch_size, "an integer >= 1")
         require(self.threads >= 1, f"{where}.threads", self.threads, "an integer >= 1")
+        require(self.neighbours >= 1, f"{where}.neighbours", self.neighbours, "an integer >= 1")
 
 
 @dataclass
@@ -75,6 +84,8 @@ class EvaluationResult:
     bin_edges: np.ndarray                          # (bins + 1,) frame counts; bin b is [edges[b], edges[b+1])
     bin_fid: dict[str, np.ndarray] = field(default_factory=dict)     # set -> (replications, bins)
     bin_counts: dict[str, np.ndarray] = field(default_factory=dict)  # set -> (bins,) motions per replication
+    extra: tuple[str, ...] = ()                    # names of the metrics beyond METRICS (see .extra)
+    class_copies: dict[str, np.ndarray] = field(default_factory=dict)  # set -> (classes,) share of copies
 
     @property
     def replications(self) -> int:
@@ -84,8 +95,10 @@ class EvaluationResult:
         """Flat ``{"<set>/<metric>": mean, "<set>/<metric>_ci": half-width}`` for metrics.json."""
         out: dict[str, float] = {}
         for name in self.names:
-            for metric in METRICS:
+            for metric in METRICS + self.extra:
                 mean, ci = M.mean_ci(self.values[name][metric])
+                if metric in self.extra and len(set(self.values[name][metric])) == 1:
+                    mean, ci = float(self.values[name][metric][0]), 0.0  # one motion set in every replication
                 out[f"{name}/{metric}"] = mean
                 out[f"{name}/{metric}_ci"] = ci
         return out
@@ -158,14 +171,16 @@ def _class_sums(values: np.ndarray, labels: np.ndarray, num_classes: int) -> tup
 def evaluate_motions(clf: ActionClassifier, real: MotionSet, generated: dict[str, MotionSet],
                      class_names: list[str], settings: EvaluateSettings,
                      train: MotionSet | None = None,
-                     groups: dict[str, np.ndarray] | None = None) -> EvaluationResult:
+                     groups: dict[str, np.ndarray] | None = None,
+                     extra: ExtraMetrics | None = None) -> EvaluationResult:
     """Run the replicated protocol.
 
     ``real``: the real reference motions; ``train``: the training motions MMS is
     measured against (``None``: ``real`` is the training split). ``groups``
     optionally maps a generated set to a replication index per motion
     ``(sequences,)``; replication ``r`` then uses only group ``r mod n_groups``
-    (fresh samples per replication, as the original protocol draws them).
+    (fresh samples per replication, as the original protocol draws them). ``extra`` adds the
+    metrics beyond FID (:mod:`.extra`); they draw no random numbers, so the others do not change.
     """
     num_classes = len(class_names)
     _check_set(REAL, real, clf, num_classes)
@@ -186,13 +201,14 @@ def evaluate_motions(clf: ActionClassifier, real: MotionSet, generated: dict[str
                 cache[name, group] = _SetFeatures(clf, ms, settings.crop, settings.batch_size)
             return cache[name, group].draw(rng)
 
-        return _run(settings, real, generated, train, groups, class_names, features)
+        return _run(settings, real, generated, train, groups, class_names, features, extra)
     finally:
         clf.hidden_init = previous_init
 
 
 def _run(settings: EvaluateSettings, real: MotionSet, generated: dict[str, MotionSet], train: MotionSet | None,
-         groups: dict[str, np.ndarray], class_names: list[str], features: Callable) -> EvaluationResult:
+         groups: dict[str, np.ndarray], class_names: list[str], features: Callable,
+         extra: ExtraMetrics | None = None) -> EvaluationResult:
     """The replication loop of :func:`evaluate_motions`; ``features(name, motions, rng, group)`` draws one crop."""
     num_classes = len(class_names)
     names = [REAL, *generated]
@@ -200,6 +216,7 @@ def _run(settings: EvaluateSettings, real: MotionSet, generated: dict[str, Motio
     confusion = {n: np.zeros((num_classes, num_classes), np.int64) for n in names}
     mms_sum = {n: np.zeros(num_classes) for n in names}
     mms_count = {n: np.zeros(num_classes) for n in names}
+    copies_sum = {n: np.zeros(num_classes) for n in names}
     edges = length_bin_edges(real.lengths, settings.length_bins)
     real_bins = bin_index(real.lengths, edges)
     n_bins = len(edges) - 1
@@ -208,8 +225,8 @@ def _run(settings: EvaluateSettings, real: MotionSet, generated: dict[str, Motio
     bin_counts = {REAL: np.bincount(real_bins, minlength=n_bins)}  # generated: per replication, set below
 
     def record(name: str, ms: MotionSet, feats: np.ndarray, logits: np.ndarray, fid_value: float,
-               reference: np.ndarray, rng: np.random.Generator) -> None:
-        dist, _ = M.nearest_distances(feats, reference)
+               reference: np.ndarray, rng: np.random.Generator, target: np.ndarray) -> None:
+        dist, nearest = M.nearest_distances(feats, reference)
         row = values[name]
         row["accuracy"].append(M.accuracy(logits, ms.labels))
         row["fid"].append(fid_value)
@@ -220,6 +237,11 @@ def _run(settings: EvaluateSettings, real: MotionSet, generated: dict[str, Motio
         s, c = _class_sums(dist, ms.labels, num_classes)
         mms_sum[name] += s
         mms_count[name] += c
+        if extra is not None:
+            more, copied = extra.measure(ms, feats, target, reference, dist, nearest)
+            for key, value in more.items():
+                row.setdefault(key, []).append(value)
+            copies_sum[name] += _class_sums(copied.astype(np.float64), ms.labels, num_classes)[0]
 
     subsets: dict[tuple[str, int], MotionSet] = {}
     for r in range(settings.replications):
@@ -227,7 +249,7 @@ def _run(settings: EvaluateSettings, real: MotionSet, generated: dict[str, Motio
         feats_a, logits_a = features(REAL, real, rng)
         feats_b, _ = features(REAL, real, rng)
         reference = feats_b if train is None else features("train", train, rng)[0]
-        record(REAL, real, feats_a, logits_a, M.fid(feats_a, feats_b), reference, rng)
+        record(REAL, real, feats_a, logits_a, M.fid(feats_a, feats_b), reference, rng, feats_b)
         for b in range(n_bins):
             m = real_bins == b
             bin_fid[REAL][r, b] = M.fid(feats_a[m], feats_b[m])
@@ -240,7 +262,7 @@ def _run(settings: EvaluateSettings, real: MotionSet, generated: dict[str, Motio
                     subsets[name, group] = ms.subset(np.asarray(groups[name]) == group)
                 ms = subsets[name, group]
             feats, logits = features(name, ms, rng, group)
-            record(name, ms, feats, logits, M.fid(feats, feats_a), reference, rng)
+            record(name, ms, feats, logits, M.fid(feats, feats_a), reference, rng, feats_a)
             if name in bin_fid:
                 gen_bins = bin_index(ms.lengths, edges)
                 bin_counts.setdefault(name, np.bincount(gen_bins, minlength=n_bins))
@@ -249,4 +271,6 @@ def _run(settings: EvaluateSettings, real: MotionSet, generated: dict[str, Motio
 
     with np.errstate(invalid="ignore", divide="ignore"):
         class_mms = {n: mms_sum[n] / mms_count[n] for n in names}
-    return EvaluationResult(names, list(class_names), values, confusion, class_mms, edges, bin_fid, bin_counts)
+        class_copies = {n: copies_sum[n] / mms_count[n] for n in names} if extra is not None else {}
+    return EvaluationResult(names, list(class_names), values, confusion, class_mms, edges, bin_fid, bin_counts,
+                            extra.names if extra is not None else (), class_copies)

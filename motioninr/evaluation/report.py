@@ -1,12 +1,20 @@
-"""Evaluation results as files: flat metrics, per-class, confusion and FID-by-length tables.
+"""Evaluation results as files: metrics views, per-class, confusion and FID-by-length tables.
+
+``metrics_views(result)`` gives the metrics files, one record per set and view, each view a
+table of at most a dozen columns so ``dvc metrics show <folder>`` reads at a glance::
+
+    evaluate/<set>.json              accuracy, fid, diversity, multimodality, mms (means; the default view)
+    details/coverage/<set>.json      precision, recall, density, coverage, copies (means)
+    details/physics/<set>.json       skating, skating_distance, penetration, floating, jitter, bone_error
+    details/ci/<view>/<set>.json     the same keys: half-widths 1.96 x std / sqrt(R), and replications
 
 ``write_report(folder, result)`` writes, per set (``real`` and each generated set)::
 
     confusion/<set>.csv      actual,predicted class names, one row per classified motion (all replications)
-    per_class/<set>.csv      class, accuracy, mms, count
+    per_class/<set>.csv      class, accuracy, mms, count (and copies: share of near-copies of training motions)
     fid_by_length/<set>.csv  length bins: length (midpoint), length_min, length_max, fid, fid_ci,
                              real_fid (two real crops: the small-sample floor), motions, real_motions
-    replications.csv         set, replication, accuracy, fid, diversity, multimodality, mms
+    replications.csv         set, replication, accuracy, fid, diversity, multimodality, mms (and the extra metrics)
 
 ``fid_by_length`` is written for the real set and for generated sets whose lengths vary.
 """
@@ -20,20 +28,36 @@ from pathlib import Path
 import numpy as np
 
 from motioninr.evaluation import metrics as M
+from motioninr.evaluation.extra import COVERAGE_METRICS
+from motioninr.evaluation.physics import PHYSICS_METRICS
 from motioninr.evaluation.protocol import METRICS, REAL, EvaluationResult
+
+VIEWS = {"evaluate": METRICS, "coverage": COVERAGE_METRICS, "physics": PHYSICS_METRICS}
 
 
 def metrics_rows(result: EvaluationResult) -> dict[str, dict]:
-    """One flat record per set (``real`` and each generated set): ``<metric>`` and ``<metric>_ci``, NaN as null.
-
-    Written as ``metrics/evaluate/<set>.json``, so ``dvc metrics show`` prints one row per set
-    with the metrics as columns: the MMS table at a glance.
-    """
+    """One flat record per set (``real`` and each generated set): ``<metric>`` and ``<metric>_ci``, NaN as null."""
     summary = result.summary()
     return {
-        name: {key: _finite(summary[f"{name}/{key}"]) for m in METRICS for key in (m, f"{m}_ci")}
+        name: {key: _finite(summary[f"{name}/{key}"]) for m in METRICS + result.extra for key in (m, f"{m}_ci")}
         for name in result.names
     }
+
+
+def metrics_views(result: EvaluationResult) -> dict[str, dict]:
+    """The metrics files described in the module docstring: relative path -> flat record (NaN as null)."""
+    rows = metrics_rows(result)
+    files: dict[str, dict] = {}
+    for view, keys in VIEWS.items():
+        keys = [k for k in keys if k in METRICS or k in result.extra]
+        if not keys:
+            continue
+        folder = view if view == "evaluate" else f"details/{view}"
+        for name in result.names:
+            files[f"{folder}/{name}.json"] = {k: rows[name][k] for k in keys}
+            files[f"details/ci/{view}/{name}.json"] = {**{k: rows[name][f"{k}_ci"] for k in keys},
+                                                       "replications": result.replications}
+    return files
 
 
 def _finite(v: float) -> float | None:
@@ -41,7 +65,7 @@ def _finite(v: float) -> float | None:
 
 
 def per_class_rows(result: EvaluationResult, name: str) -> list[dict]:
-    """One row per class: name, accuracy over all replications, MMS, motions per replication."""
+    """One row per class: name, accuracy over all replications, MMS, motions per replication (and copies)."""
     conf = result.confusion[name]
     counts = conf.sum(axis=1)
     rows = []
@@ -51,6 +75,7 @@ def per_class_rows(result: EvaluationResult, name: str) -> list[dict]:
             "accuracy": float(conf[c, c] / counts[c]) if counts[c] else float("nan"),
             "mms": float(result.class_mms[name][c]),
             "count": int(counts[c] // max(result.replications, 1)),
+            **({"copies": float(result.class_copies[name][c])} if name in result.class_copies else {}),
         })
     return rows
 
@@ -83,17 +108,32 @@ def length_bin_rows(result: EvaluationResult, name: str) -> list[dict]:
     return rows
 
 
-def format_table(result: EvaluationResult) -> str:
+# Printed decimals of the extra metrics (metres to the millimetre, jerk to 1 m/s^3); others .3f.
+FORMATS = {"skating_distance": ".4f", "penetration": ".4f", "floating": ".4f", "bone_error": ".4f", "jitter": ".0f"}
+
+
+def format_table(result: EvaluationResult, metrics: tuple[str, ...] = METRICS) -> str:
     """A plain-text table: one row per set, ``mean ± ci`` per metric."""
     summary = result.summary()
-    header = ["set"] + list(METRICS)
+    header = ["set"] + list(metrics)
     rows = [header]
     for name in result.names:
-        rows.append([name] + [f"{summary[f'{name}/{m}']:.3f} ± {summary[f'{name}/{m}_ci']:.3f}" for m in METRICS])
+        rows.append([name] + [f"{summary[f'{name}/{m}']:{FORMATS.get(m, '.3f')}} ± "
+                              f"{summary[f'{name}/{m}_ci']:{FORMATS.get(m, '.3f')}}" for m in metrics])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def format_tables(result: EvaluationResult) -> str:
+    """The protocol's table, then one table per view of the extra metrics."""
+    tables = [format_table(result)]
+    for view in ("coverage", "physics"):
+        keys = tuple(k for k in VIEWS[view] if k in result.extra)
+        if keys:
+            tables.append(format_table(result, keys))
+    return "\n\n".join(tables)
 
 
 def _write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
@@ -120,16 +160,18 @@ def write_report(folder: str | Path, result: EvaluationResult) -> list[Path]:
         _write_csv(path, confusion_rows(result, name), ["actual", "predicted"])
         written.append(path)
         path = folder / "per_class" / f"{name}.csv"
-        _write_csv(path, per_class_rows(result, name), ["class", "accuracy", "mms", "count"])
+        rows = per_class_rows(result, name)
+        _write_csv(path, rows, list(rows[0]))
         written.append(path)
         if name in result.bin_fid:
             path = folder / "fid_by_length" / f"{name}.csv"
             rows = length_bin_rows(result, name)
             _write_csv(path, rows, list(rows[0]))
             written.append(path)
-    rows = [{"set": name, "replication": r, **{m: result.values[name][m][r] for m in METRICS}}
+    columns = [*METRICS, *result.extra]
+    rows = [{"set": name, "replication": r, **{m: result.values[name][m][r] for m in columns}}
             for name in result.names for r in range(result.replications)]
     path = folder / "replications.csv"
-    _write_csv(path, rows, ["set", "replication", *METRICS])
+    _write_csv(path, rows, ["set", "replication", *columns])
     written.append(path)
     return written
