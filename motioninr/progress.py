@@ -61,7 +61,7 @@ class Progress:
     def __exit__(self, *exc) -> None:
         self.bar.stop()
         if not self.live and exc[0] is None and self.clock() - self.start >= self.every:
-            self.console.print(self.line(), highlight=False, markup=False)
+            self.console.print(self.line(), highlight=False, markup=False, soft_wrap=True)
 
     def line(self) -> str:
         """The plain progress line: done/total, percentage, elapsed time, ETA and the latest text."""
@@ -92,14 +92,14 @@ class Progress:
         now = self.clock()
         if not self.live and now - self.last >= self.every and self.completed < self.total:
             self.last = now
-            self.console.print(self.line(), highlight=False, markup=False)
+            self.console.print(self.line(), highlight=False, markup=False, soft_wrap=True)
 
     def advance(self, steps: int = 1, text: str | None = None) -> None:
         self.update(self.completed + steps, text)
 
     def log(self, message: str) -> None:
         """Print a message above the bar (or as a plain line)."""
-        self.console.print(message, highlight=False, markup=False)
+        self.console.print(message, highlight=False, markup=False, soft_wrap=True)
 
 
 def track(items: Iterable[T], description: str, *, total: int | None = None, unit: str = "",
