@@ -113,7 +113,7 @@ def render_gallery(out: str | Path, examples: list[Example], generated: MotionSe
         if e.tag == middle and e.label in animated:
             written.append(out / f"{stem}.gif")
             title = f"{meta.class_name(e.label)}: generated vs nearest training (distance {float(d):.2f})"
-            labels = [f"generated · {len(gen)} frames", f"training · {len(ref)} frames"]
+            labels = [f"generated\n{len(gen)} frames", f"training\n{len(ref)} frames"]  # fits a narrow panel
             render_gif(written[-1], [gen, ref], meta, labels=labels, title=title, settings=render_settings)
     return written
 

@@ -156,7 +156,7 @@ def draw_projection(path: str | Path, reference: PointSet, other: PointSet, ref_
         else:
             fig.colorbar(sc, ax=ax, label="length (frames)")
             ax.legend(handles=groups, fontsize=7, loc="best", framealpha=0.7)
-    fig.subplots_adjust(left=0.06, right=0.94, bottom=0.11, top=0.86, wspace=0.42)
+    fig.subplots_adjust(left=0.06, right=0.94, bottom=0.11, top=0.86, wspace=0.62)  # room for the legend
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi, facecolor="white", metadata={"Software": None})
     return int(round(12 * dpi)), int(round(5 * dpi))
