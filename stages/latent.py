@@ -41,8 +41,13 @@ def main(
     with exit_on_error(debug):
         from motioninr.evaluation import extract_features, load_classifier
 
+        from threadpoolctl import threadpool_limits
+
         settings = from_mapping(LatentSettings, section(read_params(params), "latent"), "latent")
+        # One thread: the 128 x 128 products of mixture sampling and t-SNE are too small for BLAS
+        # threads, which only spin (15 s instead of 0.04 s for the demo's mixture draws on a busy machine).
         torch.set_num_threads(1)
+        threadpool_limits(limits=1)
         code_draws, bank = CodeDraws.load(draws), MixtureBank.load(gmm)
         if list(bank.class_names) != list(code_draws.class_names):
             raise DataError(f"{gmm}: mixtures for classes {bank.class_names}, but {draws} has {code_draws.class_names}")
