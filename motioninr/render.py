@@ -345,7 +345,8 @@ class _Canvas:
 
     def start_animation(self, *extra) -> None:
         """Draw everything static once; later :meth:`frame` calls redraw only the moving artists."""
-        self.moving = (self.ground_lines, self.shadows, self.bones, self.joints, *extra)
+        ground = (self.ground_lines,) if self.view.follow else ()  # a fixed camera's grid never moves
+        self.moving = (*ground, self.shadows, self.bones, self.joints, *extra)
         for artist in self.moving:
             artist.set_animated(True)
         self.canvas.draw()
@@ -459,6 +460,7 @@ def render_gif(path: str | Path, motions: Sequence[np.ndarray], meta: SkeletonMe
     canvas.fig.add_artist(progress)
     index = np.minimum(np.arange(n)[:, None], np.array([len(s) - 1 for s in seqs])[None])  # (n, panels)
     fps = settings.gif_fps or meta.fps
+    canvas.set_poses(np.stack([s[0] for s in seqs]))  # places the ground grid before the static background is drawn
     canvas.start_animation(progress)
     images = []
     for t in range(n):
