@@ -52,7 +52,8 @@ def test_inspect_mixtures_explains_bins_components_and_rejected_fits(tmp_path):
     from motioninr.gmm import GMMSettings, fit_mixtures
     from tests.test_gmm import make_draws
 
-    draws = make_draws([[20] * 4 + [40] * 4, [30] * 6], dim=4, draws=20)
+    # walk's last sample (60 frames) cannot fill a bin alone: its bin is widened back over the one before
+    draws = make_draws([[20] * 4 + [40] * 4 + [60], [30] * 6], dim=4, draws=20)
     draws.class_names = ["walk", "jump"]
     settings = GMMSettings(components=3, min_population=40, min_window=5, retries=2, guard=0.2, n_jobs=1)
     bank = fit_mixtures(draws, settings)
@@ -74,4 +75,6 @@ def test_inspect_mixtures_explains_bins_components_and_rejected_fits(tmp_path):
     first = min((r for r in bank.records if r["action"] == 0), key=lambda r: r["low"])
     row = next(line for line in text.splitlines() if line.strip().startswith(f"{first['low']}..{first['high'] - 1} "))
     assert f"{first['components']} of 3" in row and row.split()[-1] == str(first["retries"])
+    overlapping = [line for line in text.splitlines() if "widened back over the one before" in line]
+    assert len(overlapping) == 1 and overlapping[0].strip().startswith("40..60 ")
     assert "bins_with_fewer_components" not in text and "retries 6" not in text

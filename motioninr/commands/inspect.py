@@ -107,9 +107,13 @@ def describe_gmm(folder: Path) -> list[str]:
         lines.append(f"  {bank.class_names[c]}: {len(rows)} bins, {kept} components kept after the guard, "
                      f"{sum(r.get('retries', 0) for r in rows)} fits rejected")
         lines.append(f"      {'lengths':<10} {'draws':>6} {'sequences':>9}  {'components kept':>15}  {'fits rejected':>13}")
+        previous_high = None
         for r in sorted(rows, key=lambda r: r["low"]):
             notes = ([] if r.get("guard_passed", True) else ["no fit passed the guard"]) + (
                 [] if r.get("converged", True) else ["EM not converged"])
+            if previous_high is not None and r["low"] < previous_high:
+                notes.append("last bin, widened back over the one before to hold enough draws")
+            previous_high = r["high"]
             span = f"{r['low']}..{r['high'] - 1}"
             kept = f"{r['components']} of {most}"
             lines.append(f"      {span:<10} {r.get('population', ''):>6} {r.get('samples', ''):>9}  {kept:>15}  "
