@@ -192,6 +192,18 @@ def test_cli_writes_gif_and_filmstrip_per_id(motion_file, tmp_path):
         assert im.size[1] == 48 + 26
 
 
+def test_cli_camera_keeps_the_picture_size(motion_file, tmp_path):
+    sizes = []
+    for camera in ("follow", "fixed"):
+        out = tmp_path / camera
+        res = _run(motion_file, "--ids", "a", "--format", "png", "--out", out, "--size", 40, "--frames", 3,
+                   "--camera", camera)
+        assert res.exit_code == 0, res.output
+        with Image.open(next(out.glob("*.png"))) as im:
+            sizes.append(im.size)
+    assert sizes[0] == sizes[1] == (3 * 32, 40 + 26)  # three 40 x 0.8 panels and a title
+
+
 def test_cli_format_and_limit(motion_file, tmp_path):
     out = tmp_path / "gifs"
     res = _run(motion_file, "--out", out, "--format", "gif", "--limit", 2, "--size", 40)
