@@ -13,6 +13,8 @@ PY="$VENV/bin/python"
 "$PY" -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
 "$PY" -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 export PATH="$PWD/$VENV/bin:$PATH" DVC_NO_ANALYTICS=1
+# The page template that lets `dvc plots show` draw without network (vega libraries inline; see .dvc/config).
+[ -s .dvc/plots_page.html ] || motioninr plots-page --out .dvc/plots_page.html
 case "${1:-}" in
   pipeline)
     dvc repro

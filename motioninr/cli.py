@@ -1,4 +1,4 @@
-"""The user-facing command line: ``motioninr generate``, ``motioninr render``, ``motioninr inspect``."""
+"""The user-facing command line: ``motioninr generate``, ``render``, ``inspect`` and ``plots-page``."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ def _main() -> None:
     pass
 
 # Each subcommand lives in motioninr/commands/<name>.py as a function of the same name.
-for _name in ("generate", "render", "inspect"):
+for _name in ("generate", "render", "inspect", "plots_page"):
     try:
         _module = importlib.import_module(f"motioninr.commands.{_name}")
     except ModuleNotFoundError as _exc:
         if _exc.name != f"motioninr.commands.{_name}":
             raise
         continue
-    app.command(name=_name)(getattr(_module, _name))
+    app.command(name=_name.replace("_", "-"))(getattr(_module, _name))
 
 
 if __name__ == "__main__":

@@ -146,7 +146,9 @@ def draw_codes(model, draws: int, seed: int = 0, batch: int = 65536) -> CodeDraw
     out = []
     with torch.no_grad():
         mean_codes = model.compose(seq_mu.to(device), act_mu[labels].to(device)).float().cpu()
-        for start in range(0, len(sample), batch):
+        from motioninr.progress import track
+
+        for start in track(range(0, len(sample), batch), "resample", unit="batches"):
             idx = sample[start:start + batch]
             beta, alpha = seq_mu[idx], act_mu[labels[idx]]
             if seq_std is not None:

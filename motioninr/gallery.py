@@ -100,7 +100,10 @@ def render_gallery(out: str | Path, examples: list[Example], generated: MotionSe
     middle = order[len(order) // 2]
     animated = sorted({e.label for e in examples})[: settings.gifs]
     written = []
-    for e, n, d in zip(examples, np.asarray(nearest), np.asarray(distances)):
+    from motioninr.progress import track
+
+    for e, n, d in track(zip(examples, np.asarray(nearest), np.asarray(distances)), "render", total=len(examples),
+                         unit="examples"):
         gen, ref = generated.sequence(e.index), training.sequence(int(n))
         gen_id, ref_id = str(generated.ids[e.index]), str(training.ids[int(n)])
         stem = example_stem(e, meta)
@@ -110,7 +113,7 @@ def render_gallery(out: str | Path, examples: list[Example], generated: MotionSe
         if e.tag == middle and e.label in animated:
             written.append(out / f"{stem}.gif")
             title = f"{meta.class_name(e.label)}: generated vs nearest training (distance {float(d):.2f})"
-            labels = [f"generated · {len(gen)} frames", f"training · {len(ref)} frames"]
+            labels = [f"generated\n{len(gen)} frames", f"training\n{len(ref)} frames"]  # fits a narrow panel
             render_gif(written[-1], [gen, ref], meta, labels=labels, title=title, settings=render_settings)
     return written
 

@@ -304,7 +304,9 @@ def generate_outputs(model, settings: GenerateSettings, bank: MixtureBank | None
     lengths = np.asarray(model.train_lengths, dtype=np.int64)
     samplers: dict[str, object] = {}
     out = {}
-    for sampler_name, protocol in settings.plan():
+    from motioninr.progress import track
+
+    for sampler_name, protocol in track(settings.plan(), "generate", unit="sets"):
         if sampler_name not in samplers:
             samplers[sampler_name] = make_sampler(sampler_name, bank, draws)
         rng = output_seed(settings.seed, sampler_name, protocol)

@@ -256,6 +256,8 @@ def fit_mixtures(draws: CodeDraws, settings: GMMSettings) -> "MixtureBank":
     """Bin every class's draws by length and fit one guarded mixture per (class, bin), in parallel."""
     from joblib import Parallel, delayed
 
+    from motioninr.progress import track
+
     labels, lengths = draws.labels, draws.lengths
     tasks = []
     for c in range(draws.num_classes):
@@ -271,9 +273,9 @@ def fit_mixtures(draws: CodeDraws, settings: GMMSettings) -> "MixtureBank":
         raise DataError("no code draws to fit; the draws file holds no training samples")
     order = sorted(range(len(tasks)), key=lambda t: -len(tasks[t]["rows"]))  # largest first balances workers
     start = time.perf_counter()
-    fitted = Parallel(n_jobs=settings.n_jobs)(
+    fitted = list(track(Parallel(n_jobs=settings.n_jobs, return_as="generator")(
         delayed(fit_bin)(draws.codes[tasks[t]["rows"]], tasks[t]["codes"], settings, tasks[t]["seed"]) for t in order
-    )
+    ), "fit-gmm", total=len(order), unit="bins"))
     seconds = time.perf_counter() - start
     results = [None] * len(tasks)
     for t, res in zip(order, fitted):

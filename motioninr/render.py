@@ -2,8 +2,12 @@
 
 Every picture of a batch of motions shares one camera: an orthographic view
 from ``azimuth`` degrees around the up axis and ``elevation`` degrees above the
-ground, fixed axis limits covering every frame of every motion drawn together,
-and a ground grid at the lowest joint height (the feet of a standing body).
+ground at one scale, and a ground grid at the lowest joint height (the feet of
+a standing body). Panels have a fixed size (``panel_px`` high, ``panel_aspect``
+wide), so every picture with the same number of panels has the same size however
+far the motions travel: the camera follows the root over the ground (the grid
+moving underneath shows the travel), or, with ``camera: fixed``, frames every
+frame of every motion at once.
 Any skeleton works: bones come from ``parents``; the up axis (``y``, ``-y``,
 ``z`` or ``-z``) comes from the dataset metadata. Drawing uses matplotlib's
 Agg canvas (no display needed) with one line collection per layer whose
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Literal, Sequence
 
 import numpy as np
 
@@ -42,7 +46,10 @@ _ROW_COLOURS = ("#333333", "#6a3d9a", "#1b7837", "#b35806")
 class RenderSettings:
     """How pictures look (``params.yaml: render``, picture fields).
 
-    panel_px:         height in pixels of one skeleton panel (width follows the motion's extent).
+    panel_px:         height in pixels of one skeleton panel.
+    panel_aspect:     width / height of one panel (fixed: every picture of n panels has one size).
+    camera:           follow: each panel is centred on the ground under the root, so long walks stay in
+                      view at the body's scale | fixed: one camera framing every frame of every motion.
     filmstrip_frames: evenly spaced frames in a filmstrip row (first and last included).
     azimuth:          camera angle around the up axis in degrees; 0 faces a body whose front is +z (y up).
     elevation:        camera angle above the ground plane in degrees.
@@ -51,6 +58,8 @@ class RenderSettings:
     """
 
     panel_px: int = 200
+    panel_aspect: float = 0.8
+    camera: Literal["follow", "fixed"] = "follow"
     filmstrip_frames: int = 6
     azimuth: float = 30.0
     elevation: float = 15.0
@@ -59,6 +68,8 @@ class RenderSettings:
 
     def validate(self, where: str = "render") -> None:
         require(32 <= self.panel_px <= 2000, f"{where}.panel_px", self.panel_px, "an integer in [32, 2000]")
+        require(0.3 <= self.panel_aspect <= 3.0, f"{where}.panel_aspect", self.panel_aspect,
+                "a width / height ratio in [0.3, 3]")
         require(1 <= self.filmstrip_frames <= 50, f"{where}.filmstrip_frames", self.filmstrip_frames, "an integer in [1, 50]")
         require(-90.0 <= self.elevation <= 90.0, f"{where}.elevation", self.elevation, "degrees in [-90, 90]")
         require(self.gif_fps is None or 0 < self.gif_fps <= 100, f"{where}.gif_fps", self.gif_fps, "null or a number in (0, 100]")
@@ -138,12 +149,14 @@ def to_z_up(frames: np.ndarray, up: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class View:
-    """A fixed orthographic camera and the ground under a batch of motions (z-up world).
+    """An orthographic camera and the ground under a batch of motions (z-up world).
 
     right, screen_up: (3,) unit vectors spanning the image plane.
     ground:           height of the ground plane (lowest joint of the batch).
-    limits:           (xmin, xmax, ymin, ymax) of one panel in image-plane metres.
+    limits:           (xmin, xmax, ymin, ymax) of one panel in image-plane metres, around the
+                      panel's anchor (see :meth:`anchor`).
     grid:             (lines, 2, 3) ground grid segments in world coordinates.
+    follow:           panels are centred on the ground under the root (else on the origin).
     """
 
     right: np.ndarray
@@ -151,6 +164,7 @@ class View:
     ground: float
     limits: tuple[float, float, float, float]
     grid: np.ndarray
+    follow: bool = False
 
     @property
     def width(self) -> float:
@@ -164,6 +178,16 @@ class View:
         """World points ``(..., 3)`` (z up) -> image-plane points ``(..., 2)``."""
         return np.stack([points @ self.right, points @ self.screen_up], axis=-1)
 
+    def anchor(self, motion: np.ndarray) -> np.ndarray:
+        """Image-plane point ``(frames, 2)`` each frame of ``motion`` ``(frames, joints, 3)`` is drawn around:
+        the ground under the root (joint 0) when the camera follows, else the origin."""
+        motion = np.asarray(motion, np.float32)
+        if not self.follow:
+            return np.zeros((len(motion), 2), np.float32)
+        under = motion[:, 0, :].copy()
+        under[:, 2] = self.ground
+        return self.project(under)
+
     def shadow(self, points: np.ndarray) -> np.ndarray:
         """Image-plane points ``(..., 2)`` of ``points`` dropped vertically onto the ground."""
         flat = points.copy()
@@ -173,19 +197,20 @@ class View:
 
 def _grid_step(extent: float) -> float:
     for step in (0.25, 0.5, 1.0, 2.0, 5.0):
-        if extent / step <= 8:
+        if extent / step <= 6:
             return step
     return 10.0
 
 
-def fit_view(motions: Sequence[np.ndarray], settings: RenderSettings = RenderSettings(), *,
-             min_aspect: float = 0.6, max_aspect: float = 2.2) -> View:
+def fit_view(motions: Sequence[np.ndarray], settings: RenderSettings = RenderSettings()) -> View:
     """One camera for every frame of ``motions`` (each ``(frames, joints, 3)``, already z up).
 
-    The panel keeps equal scale on both image axes; its width/height ratio is
-    widened to at least ``min_aspect`` and narrowed to at most ``max_aspect`` by padding.
+    The panel keeps equal scale on both image axes and has exactly ``settings.panel_aspect``
+    (padded on the short side). With ``camera: follow`` it covers the body around its anchor
+    (the ground under the root) over every frame; with ``fixed``, every frame at once.
     """
-    pts = np.concatenate([np.asarray(m, np.float32).reshape(-1, 3) for m in motions], axis=0)
+    seqs = [np.asarray(m, np.float32) for m in motions]
+    pts = np.concatenate([m.reshape(-1, 3) for m in seqs], axis=0)
     if not np.isfinite(pts).all():
         raise DataError("motion has non-finite joint positions; cannot draw it")
     az, el = np.deg2rad(settings.azimuth), np.deg2rad(settings.elevation)
@@ -193,34 +218,34 @@ def fit_view(motions: Sequence[np.ndarray], settings: RenderSettings = RenderSet
     forward = np.array([-np.sin(az), np.cos(az), 0.0], np.float32)
     screen_up = (np.array([0.0, 0.0, np.cos(el)]) + forward * np.sin(el)).astype(np.float32)
     ground = float(pts[:, 2].min())
+    view = View(right, screen_up, ground, (0.0, 1.0, 0.0, 1.0), np.zeros((0, 2, 3), np.float32),
+                settings.camera == "follow")
 
-    lo, hi = pts[:, :2].min(0) - 0.3, pts[:, :2].max(0) + 0.3
-    step = _grid_step(float((hi - lo).max()))
-    lo, hi = np.floor(lo / step) * step, np.ceil(hi / step) * step
+    body = np.concatenate([(view.project(m) - view.anchor(m)[:, None]).reshape(-1, 2) for m in seqs])
+    (x0, y0), (x1, y1) = body.min(0), body.max(0)
+    pad = 0.06 * max(x1 - x0, y1 - y0, 0.5)
+    x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad - 0.3, y1 + 2.5 * pad  # ground in front, headroom for labels
+    w, h = x1 - x0, y1 - y0
+    aspect = settings.panel_aspect
+    if w / h < aspect:
+        x0, x1 = x0 - (aspect * h - w) / 2, x1 + (aspect * h - w) / 2
+    else:
+        y0, y1 = y0 - (w / aspect - h) / 2, y1 + (w / aspect - h) / 2
+    size = max(x1 - x0, y1 - y0)
+
+    # A ground grid under everything a panel can show: the travelled area plus the ground a panel
+    # sees around it (an oblique view sees 1 / sin(elevation) metres of depth per metre of height).
+    reach = size / max(abs(float(np.sin(el))), 0.25) + 0.3
+    step = _grid_step(size)
+    lo = np.floor((pts[:, :2].min(0) - reach) / step) * step
+    hi = np.ceil((pts[:, :2].max(0) + reach) / step) * step
     xs, ys = np.arange(lo[0], hi[0] + step / 2, step), np.arange(lo[1], hi[1] + step / 2, step)
     # Lines of constant x from ys[0] to ys[-1], then lines of constant y from xs[0] to xs[-1]: (lines, 2, 3).
     along_y = np.stack([np.stack([xs, np.full_like(xs, ys[0])], -1), np.stack([xs, np.full_like(xs, ys[-1])], -1)], 1)
     along_x = np.stack([np.stack([np.full_like(ys, xs[0]), ys], -1), np.stack([np.full_like(ys, xs[-1]), ys], -1)], 1)
     grid = np.concatenate([along_y, along_x])
     grid = np.concatenate([grid, np.full(grid.shape[:2] + (1,), ground)], axis=-1).astype(np.float32)
-
-    view = View(right, screen_up, ground, (0.0, 1.0, 0.0, 1.0), grid)
-    body = view.project(pts)
-    floor = view.project(grid.reshape(-1, 3))
-    # The body must be fully visible; the grid may be clipped to keep the panel compact.
-    (x0, y0), (x1, y1) = body.min(0), body.max(0)
-    fx0, fy0 = floor.min(0)
-    fx1, _ = floor.max(0)
-    x0, x1 = min(x0, max(fx0, x0 - 0.5)), max(x1, min(fx1, x1 + 0.5))
-    y0 = min(y0, max(fy0, y0 - 0.4))
-    pad = 0.06 * max(x1 - x0, y1 - y0, 0.5)
-    x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + 2.5 * pad  # headroom for labels
-    w, h = x1 - x0, y1 - y0
-    if w / h < min_aspect:
-        x0, x1 = x0 - (min_aspect * h - w) / 2, x1 + (min_aspect * h - w) / 2
-    elif w / h > max_aspect:
-        y0, y1 = y0 - (w / max_aspect - h) / 2, y1 + (w / max_aspect - h) / 2
-    return View(right, screen_up, ground, (float(x0), float(x1), float(y0), float(y1)), grid)
+    return View(right, screen_up, ground, (float(x0), float(x1), float(y0), float(y1)), grid, view.follow)
 
 
 def clip_segments(segments: np.ndarray, limits: tuple[float, float, float, float]) -> np.ndarray:
@@ -241,8 +266,8 @@ class _Canvas:
     """A grid of ``rows x cols`` panels sharing one view, drawn on a single Agg axes.
 
     Panel (r, c) shows the view shifted by (c * width, -r * height) in image-plane
-    metres, so all panels share scale and camera and everything is three line
-    collections plus text, whatever the number of panels.
+    metres, around its pose's anchor, so all panels share scale and camera and
+    everything is four line collections plus text, whatever the number of panels.
     """
 
     def __init__(self, view: View, meta: SkeletonMeta, rows: int, cols: int, title: str | None,
@@ -252,9 +277,8 @@ class _Canvas:
         from matplotlib.figure import Figure
 
         self.view, self.meta, self.rows, self.cols = view, meta, rows, cols
-        aspect = view.width / view.height
         panel_h = settings.panel_px
-        panel_w = int(round(panel_h * aspect))
+        panel_w = int(round(panel_h * settings.panel_aspect))  # the view has this aspect: a fixed size
         title_px = 26 if title else 0
         w_px, h_px = panel_w * cols, panel_h * rows + title_px
         w_px += w_px % 2  # even sizes keep video encoders happy if GIFs are converted later
@@ -281,9 +305,9 @@ class _Canvas:
         self.child = np.arange(1, meta.num_joints)
         self.parent = parents[self.child]
         panels = rows * cols
-        grid = clip_segments(view.project(view.grid), view.limits)  # (lines, 2, 2)
-        grid = (grid[None] + self.offsets[:, None, None]).reshape(-1, 2, 2)
-        ax.add_collection(LineCollection(grid, colors=_GRID, linewidths=0.8, zorder=1))
+        self.grid = view.project(view.grid)  # (lines, 2, 2), clipped to each panel around its anchor
+        self.ground_lines = LineCollection([], colors=_GRID, linewidths=0.8, zorder=1)
+        ax.add_collection(self.ground_lines)
         for r in range(1, rows):  # separators between rows
             ax.axhline(y1 - r * view.height, color="#999999", lw=0.6, zorder=0)
         self.shadows = LineCollection([], colors=_SHADOW, linewidths=2.0, capstyle="round", zorder=2)
@@ -308,16 +332,21 @@ class _Canvas:
         return self.ax.text(x0 + ox + 0.03 * self.view.width, y, text, ha="left", va=va, fontsize=size, zorder=5, **kw)
 
     def set_poses(self, poses: np.ndarray) -> None:
-        """Draw one pose per panel: ``(panels, joints, 3)`` world positions (z up)."""
-        proj = self.view.project(poses) + self.offsets[:, None]  # (panels, joints, 2)
-        shadow = self.view.shadow(poses) + self.offsets[:, None]
+        """Draw one pose per panel: ``(panels, joints, 3)`` world positions (z up), each around its anchor."""
+        shift = self.offsets - self.view.anchor(poses)  # (panels, 2): anchor of each pose to its panel
+        proj = self.view.project(poses) + shift[:, None]  # (panels, joints, 2)
+        shadow = self.view.shadow(poses) + shift[:, None]
+        grid = [clip_segments(self.grid - a, self.view.limits) + o
+                for a, o in zip(self.view.anchor(poses), self.offsets)]
+        self.ground_lines.set_segments(np.concatenate(grid))
         self.bones.set_segments(np.stack([proj[:, self.parent], proj[:, self.child]], axis=2).reshape(-1, 2, 2))
         self.shadows.set_segments(np.stack([shadow[:, self.parent], shadow[:, self.child]], axis=2).reshape(-1, 2, 2))
         self.joints.set_data(proj[..., 0].ravel(), proj[..., 1].ravel())
 
     def start_animation(self, *extra) -> None:
         """Draw everything static once; later :meth:`frame` calls redraw only the moving artists."""
-        self.moving = (self.shadows, self.bones, self.joints, *extra)
+        ground = (self.ground_lines,) if self.view.follow else ()  # a fixed camera's grid never moves
+        self.moving = (*ground, self.shadows, self.bones, self.joints, *extra)
         for artist in self.moving:
             artist.set_animated(True)
         self.canvas.draw()
@@ -421,7 +450,7 @@ def render_gif(path: str | Path, motions: Sequence[np.ndarray], meta: SkeletonMe
 
     seqs = _check_motions(motions, meta)
     n = max(len(s) for s in seqs)
-    view = fit_view(seqs, settings, min_aspect=1.0 if len(seqs) == 1 else 0.6)
+    view = fit_view(seqs, settings)
     canvas = _Canvas(view, meta, 1, len(seqs), title, settings)
     if labels is not None:
         for p, label in enumerate(labels):
@@ -431,6 +460,7 @@ def render_gif(path: str | Path, motions: Sequence[np.ndarray], meta: SkeletonMe
     canvas.fig.add_artist(progress)
     index = np.minimum(np.arange(n)[:, None], np.array([len(s) - 1 for s in seqs])[None])  # (n, panels)
     fps = settings.gif_fps or meta.fps
+    canvas.set_poses(np.stack([s[0] for s in seqs]))  # places the ground grid before the static background is drawn
     canvas.start_animation(progress)
     images = []
     for t in range(n):

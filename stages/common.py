@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
-from motioninr.errors import SettingsError
+from motioninr.errors import DataError, SettingsError
 from motioninr.settings import from_mapping
 
 T = TypeVar("T")
@@ -45,3 +46,14 @@ def settings_from(values: dict[str, Any], where: str, *classes: type) -> tuple:
         names = {f.name for f in dataclasses.fields(cls)}
         out.append(from_mapping(cls, {k: v for k, v in values.items() if k in names}, where))
     return tuple(out)
+
+
+def generated_file(folder: Path, name: str, where: str) -> Path:
+    """``<folder>/<name>.npz``, as listed in ``<folder>/meta.json`` when there is one; ``where`` names the setting."""
+    listing = folder / "meta.json"
+    files = json.loads(listing.read_text()).get("files", {}) if listing.is_file() else {}
+    path = folder / files.get(name, {}).get("path", f"{name}.npz")
+    if not path.is_file():
+        known = ", ".join(sorted(files)) or "none listed"
+        raise DataError(f"{where}: got {name!r}, but {path} does not exist; generated files: {known}")
+    return path

@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import typer
 
 from motioninr.data.dataset import MotionSet, load_meta, load_split
-from motioninr.errors import DataError, exit_on_error
+from motioninr.errors import exit_on_error
 from motioninr.gallery import GallerySettings, pick_examples, render_gallery
 from motioninr.io import atomic_path
 from motioninr.render import RenderSettings, SkeletonMeta
-from stages.common import read_params, section, settings_from
+from stages.common import generated_file, read_params, section, settings_from
 
 app = typer.Typer(add_completion=False)
-
-
-def generated_file(folder: Path, name: str) -> Path:
-    """``<folder>/<name>.npz``, as listed in ``<folder>/meta.json`` when there is one."""
-    listing = folder / "meta.json"
-    files = json.loads(listing.read_text()).get("files", {}) if listing.is_file() else {}
-    path = folder / files.get(name, {}).get("path", f"{name}.npz")
-    if not path.is_file():
-        known = ", ".join(sorted(files)) or "none listed"
-        raise DataError(f"render.motions: got {name!r}, but {path} does not exist; generated files: {known}")
-    return path
 
 
 @app.command()
@@ -45,7 +33,7 @@ def main(
 
         gallery, look = settings_from(section(read_params(params), "render"), "render", GallerySettings, RenderSettings)
         meta = SkeletonMeta.from_meta(load_meta(processed), str(processed / "meta.json"))
-        motions = MotionSet.load(generated_file(generated, gallery.motions))
+        motions = MotionSet.load(generated_file(generated, gallery.motions, "render.motions"))
         training = load_split(processed, "train")
         clf = load_classifier(evaluator, num_joints=meta.num_joints, num_classes=len(meta.class_names))
         examples = pick_examples(motions.lengths, motions.labels, gallery.lengths)

@@ -20,6 +20,7 @@ from motioninr.errors import exit_on_error
 from motioninr.evaluation import EvaluateSettings, fit_and_score, load_classifier, save_classifier
 from motioninr.evaluation.training import score_pretrained
 from motioninr.io import save_json
+from motioninr.progress import Progress
 from motioninr.settings import from_mapping
 from stages.common import read_params, section
 
@@ -44,11 +45,9 @@ def main(
         test = load_split(processed, "test") if (processed / "test.npz").is_file() else None
         device = resolve_device(settings.device, "evaluate.device")
         if settings.classifier is None:
-            def log(epoch: int, loss: float) -> None:
-                if epoch == 1 or epoch % 5 == 0 or epoch == settings.train.epochs:
-                    typer.echo(f"  epoch {epoch:4d}/{settings.train.epochs}  loss {loss:.4f}")
-
-            clf, report = fit_and_score(train, test, len(class_names), settings.train, device, log)
+            with Progress(settings.train.epochs, "train-evaluator", unit="epochs") as progress:
+                clf, report = fit_and_score(train, test, len(class_names), settings.train, device,
+                                            lambda epoch, loss: progress.update(epoch, f"loss {loss:.4f}"))
             source = "trained"
         else:
             clf = load_classifier(settings.classifier, train.num_joints, len(class_names), device)

@@ -78,7 +78,7 @@ TINY_PIPELINE = {
     "render.gifs": 1,
     "render.panel_px": 64,
 }
-STAGES = ("prepare", "train", "train-evaluator", "resample", "fit-gmm", "generate", "evaluate", "render")
+STAGES = ("prepare", "train", "train-evaluator", "resample", "fit-gmm", "generate", "evaluate", "render", "latent")
 
 
 def _ran(output: str) -> set[str]:
@@ -139,6 +139,8 @@ def test_whole_pipeline_experiments_and_metrics(tmp_path):
     assert "heldout_accuracy" in _run(["dvc", "metrics", "show", "metrics/evaluator.json"], repo).stdout
     assert "mpjpe_cm" in _run(["dvc", "metrics", "show", "dvclive/train/metrics.json"], repo).stdout
     assert any((repo / "plots/gallery").glob("*.png"))
+    assert sorted(p.name for p in (repo / "plots/latent").iterdir()) == [
+        "codes_pca.png", "codes_tsne.png", "features_pca.png", "features_tsne.png"]
     generated = json.loads((repo / "data/generated/meta.json").read_text())
     assert set(generated["files"]) == {"gmm_variable", "gmm_fixed", "memorize_variable"}
 
@@ -146,7 +148,7 @@ def test_whole_pipeline_experiments_and_metrics(tmp_path):
     _run(["git", "add", "-A"], repo)
     _run(["git", "commit", "-qm", "baseline"], repo)
     exp = _run(["dvc", "exp", "run", "-S", "gmm.components=2"], repo)
-    assert _ran(exp.stdout) == {"fit-gmm", "generate", "evaluate", "render"}, exp.stdout
+    assert _ran(exp.stdout) == {"fit-gmm", "generate", "evaluate", "render", "latent"}, exp.stdout
     diff = _run(["dvc", "params", "diff"], repo).stdout
     assert "gmm.components" in diff and "3" in diff and "2" in diff
     # The README's experiment comparison: one screen, no pager, the method's FID and MMS per component count.

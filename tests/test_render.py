@@ -39,7 +39,7 @@ def test_gif_has_one_frame_per_pose_and_expected_timing(tmp_path):
     n = render_gif(tmp_path / "a.gif", [_motion(12)], _smpl_meta(), labels=["m0"], title="walk", settings=SMALL)
     frames, size, duration = _gif_frames(tmp_path / "a.gif")
     assert n == frames == 12
-    assert size[1] == 64 + 26 and size[0] >= 64  # panel height + title; at least square for one panel
+    assert size == (52, 64 + 26)  # one panel of 64 x 0.8 (rounded to even) + title
     assert duration == 50  # 20 fps
 
 
@@ -101,14 +101,45 @@ def test_any_skeleton_vibe18_and_up_axes(tmp_path):
         assert np.isclose(v.ground, views[0].ground, atol=1e-5)
 
 
-def test_ground_is_lowest_joint_and_body_fits_the_panel():
+@pytest.mark.parametrize("camera", ["follow", "fixed"])
+def test_ground_is_lowest_joint_and_body_fits_the_panel(camera):
     seq = to_z_up(_motion(30, drift=0.05), "y")
-    view = fit_view([seq])
+    view = fit_view([seq], RenderSettings(camera=camera, panel_aspect=0.8))
     assert np.isclose(view.ground, seq[..., 2].min())
-    proj = view.project(seq)
+    proj = view.project(seq) - view.anchor(seq)[:, None]  # every frame drawn around its anchor
     x0, x1, y0, y1 = view.limits
     assert proj[..., 0].min() >= x0 and proj[..., 0].max() <= x1
     assert proj[..., 1].min() >= y0 and proj[..., 1].max() <= y1
+    assert np.isclose(view.width / view.height, 0.8)
+
+
+def test_follow_camera_keeps_a_long_walk_at_body_scale():
+    short, long = to_z_up(_motion(30, drift=0.01), "y"), to_z_up(_motion(30, drift=0.3), "y")  # 0.3 m vs 9 m
+    follow = [fit_view([m], RenderSettings(camera="follow")) for m in (short, long)]
+    fixed = [fit_view([m], RenderSettings(camera="fixed")) for m in (short, long)]
+    # following the root, the panel spans about one body whatever the distance walked ...
+    assert follow[1].width < 1.3 * follow[0].width
+    # ... while a fixed camera must zoom out to keep the whole walk in view
+    assert fixed[1].width > 3 * fixed[0].width
+    # the root stays at the same place of the panel, the ground under it at the anchor
+    anchor = follow[1].anchor(long)
+    assert np.allclose(anchor, follow[1].project(np.c_[long[:, 0, :2], np.full(30, follow[1].ground)]))
+
+
+@pytest.mark.parametrize("camera", ["follow", "fixed"])
+def test_pictures_have_one_size_however_far_the_motion_travels(tmp_path, camera):
+    settings = RenderSettings(panel_px=64, filmstrip_frames=4, dpi=50, camera=camera)
+    sizes = set()
+    for i, drift in enumerate((0.0, 0.02, 0.2, 0.6)):  # standing still ... 17 m in 30 frames
+        gen, ref = _motion(30, drift=drift), _motion(22, seed=1, drift=drift / 2)
+        size = render_comparison(tmp_path / f"c{i}.png", gen, ref, _smpl_meta(), label=0, distance=0.5,
+                                 settings=settings)
+        with Image.open(tmp_path / f"c{i}.png") as im:
+            assert im.size == size
+        sizes.add(size)
+        render_gif(tmp_path / f"g{i}.gif", [gen, ref], _smpl_meta(), settings=settings)
+        sizes.add(_gif_frames(tmp_path / f"g{i}.gif")[1])
+    assert sizes == {(4 * 51, 2 * 64 + 26), (2 * 51, 64)}  # panels 64 x 0.8 px: filmstrips 4 wide, GIFs 2
 
 
 def test_clip_segments_to_rectangle():
@@ -159,6 +190,18 @@ def test_cli_writes_gif_and_filmstrip_per_id(motion_file, tmp_path):
     assert _gif_frames(out / "b_1.gif")[0] == 14
     with Image.open(out / "a.png") as im:
         assert im.size[1] == 48 + 26
+
+
+def test_cli_camera_keeps_the_picture_size(motion_file, tmp_path):
+    sizes = []
+    for camera in ("follow", "fixed"):
+        out = tmp_path / camera
+        res = _run(motion_file, "--ids", "a", "--format", "png", "--out", out, "--size", 40, "--frames", 3,
+                   "--camera", camera)
+        assert res.exit_code == 0, res.output
+        with Image.open(next(out.glob("*.png"))) as im:
+            sizes.append(im.size)
+    assert sizes[0] == sizes[1] == (3 * 32, 40 + 26)  # three 40 x 0.8 panels and a title
 
 
 def test_cli_format_and_limit(motion_file, tmp_path):

@@ -10,6 +10,8 @@ import typer
 
 from motioninr.errors import DataError, exit_on_error
 
+DEFAULT_META = Path("data/processed/meta.json")
+
 
 def _lengths_line(lengths: np.ndarray) -> str:
     return f"lengths {int(lengths.min())}..{int(lengths.max())} (median {float(np.median(lengths)):g})"
@@ -30,18 +32,33 @@ def describe_processed(folder: Path) -> list[str]:
     return lines
 
 
+def _class_names_for(path: Path) -> tuple[list[str] | None, str | None]:
+    """Class names of a motion set: ``meta.json`` beside it, else the processed dataset's; and where they came from."""
+    for meta_path in (path.parent / "meta.json", DEFAULT_META):
+        if meta_path.is_file():
+            try:
+                names = json.loads(meta_path.read_text()).get("class_names")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if isinstance(names, list) and names:
+                return [str(n) for n in names], str(meta_path)
+    return None, None
+
+
 def describe_motions(path: Path) -> list[str]:
     from motioninr.data.dataset import MotionSet
 
     ms = MotionSet.load(path)
-    names = None
-    meta_path = path.parent / "meta.json"
-    if meta_path.is_file():
-        names = json.loads(meta_path.read_text()).get("class_names")
-    counts = np.bincount(ms.labels)
-    per_class = ", ".join(f"{names[c] if names and c < len(names) else c}: {n}" for c, n in enumerate(counts) if n)
-    return [f"motion set {path}: {len(ms)} sequences, {len(ms.frames)} frames, {ms.num_joints} joints, "
-            f"{_lengths_line(ms.lengths)}", f"  per class: {per_class}"]
+    names, source = _class_names_for(path)
+    lines = [f"motion set {path}: {len(ms)} sequences, {len(ms.frames)} frames, {ms.num_joints} joints, "
+             f"{_lengths_line(ms.lengths)}"]
+    lines.append(f"  per class (names from {source}):" if names else
+                 f"  per class (by label: no meta.json with class names beside the file or at {DEFAULT_META}):")
+    for c in np.unique(ms.labels):
+        name = names[c] if names and 0 <= c < len(names) else f"class {c}"
+        sel = ms.lengths[ms.labels == c]
+        lines.append(f"    {name:<20} {len(sel):>5} sequences, {_lengths_line(sel)}")
+    return lines
 
 
 def describe_model(path: Path) -> list[str]:
@@ -57,10 +74,50 @@ def describe_model(path: Path) -> list[str]:
 
 
 def describe_gmm(folder: Path) -> list[str]:
+    """The mixture bank in words: how bins and components were chosen, then per class and bin what was kept."""
     from motioninr.gmm import MixtureBank
 
-    report = MixtureBank.load(folder).report()
-    lines = [f"mixtures {folder}: " + ", ".join(f"{k} {v}" for k, v in report.items() if not isinstance(v, (list, dict)))]
+    bank = MixtureBank.load(folder)
+    s, recs = bank.settings, bank.records
+    most = s.get("components")
+    classes = sorted({int(a) for a in bank.bin_action})
+    lines = [f"mixtures {folder}: {bank.num_bins} length bins over {len(classes)} of {len(bank.class_names)} classes, "
+             f"{len(bank.weights)} Gaussian components in all ({bank.covariance_type} covariance, "
+             f"{bank.code_dim}-d codes)"]
+    if s:
+        lines.append(f"  Each class's draws are cut into length bins of at least {s.get('min_population')} draws "
+                     f"spanning at least {s.get('min_window')} frames; one mixture is fitted per bin, starting at "
+                     f"{most} components.")
+        if s.get("guard", 0) > 0:
+            lines.append(f"  The memorisation guard rejects a fit whose component means come within {s['guard']:g} x "
+                         f"the mean code norm of a training code; a rejected fit is retried with another seed "
+                         f"({s.get('retries')} per component count), then with one component fewer.")
+        else:
+            lines.append("  The memorisation guard is off (gmm.guard 0): every bin keeps its first fit.")
+    fewer = sum(r["components"] < most for r in recs) if most else 0
+    rejected = sum(r.get("retries", 0) for r in recs)
+    failed = [r for r in recs if not r.get("guard_passed", True)]
+    unconverged = [r for r in recs if not r.get("converged", True)]
+    lines.append(f"  In all: {fewer} of {len(recs)} bins kept fewer than {most} components; {rejected} fits were "
+                 f"rejected by the guard; {len(failed)} bins found no fit passing it (they keep one component); "
+                 f"{len(unconverged)} bins stopped before EM converged.")
+    for c in classes:
+        rows = [r for r in recs if int(r["action"]) == c]
+        kept = sum(r["components"] for r in rows)
+        lines.append(f"  {bank.class_names[c]}: {len(rows)} bins, {kept} components kept after the guard, "
+                     f"{sum(r.get('retries', 0) for r in rows)} fits rejected")
+        lines.append(f"      {'lengths':<10} {'draws':>6} {'sequences':>9}  {'components kept':>15}  {'fits rejected':>13}")
+        previous_high = None
+        for r in sorted(rows, key=lambda r: r["low"]):
+            notes = ([] if r.get("guard_passed", True) else ["no fit passed the guard"]) + (
+                [] if r.get("converged", True) else ["EM not converged"])
+            if previous_high is not None and r["low"] < previous_high:
+                notes.append("last bin, widened back over the one before to hold enough draws")
+            previous_high = r["high"]
+            span = f"{r['low']}..{r['high'] - 1}"
+            kept = f"{r['components']} of {most}"
+            lines.append(f"      {span:<10} {r.get('population', ''):>6} {r.get('samples', ''):>9}  {kept:>15}  "
+                         f"{r.get('retries', 0):>13}" + (f"  ({'; '.join(notes)})" if notes else ""))
     return lines
 
 

@@ -23,6 +23,11 @@ class Format(str, Enum):
     both = "both"
 
 
+class Camera(str, Enum):
+    follow = "follow"
+    fixed = "fixed"
+
+
 def _read_json(path: Path) -> dict:
     try:
         meta = json.loads(path.read_text())
@@ -84,6 +89,8 @@ def render(
     limit: int = typer.Option(8, "--limit", min=1, help="How many motions to draw when --ids is not given."),
     frames: int = typer.Option(6, "--frames", min=1, max=50, help="Frames per filmstrip."),
     size: int = typer.Option(200, "--size", min=32, max=2000, help="Panel height in pixels."),
+    camera: Camera = typer.Option(Camera.follow, "--camera",
+                                  help="follow: panels centred on the ground under the root; fixed: the whole path in view."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     """Draw motions of FILE as GIF animations and/or filmstrip PNGs into --out (one file per motion and format)."""
@@ -98,7 +105,7 @@ def render(
                 f"{skeleton.num_joints}; pass the matching --meta"
             )
         chosen = select_ids(motions, ids, limit, file)
-        settings = RenderSettings(panel_px=size, filmstrip_frames=frames)
+        settings = RenderSettings(panel_px=size, filmstrip_frames=frames, camera=camera.value)
         written = []
         for i in chosen:
             seq, label, mid = motions.sequence(i), int(motions.labels[i]), str(motions.ids[i])

@@ -244,7 +244,9 @@ def _run(settings: EvaluateSettings, real: MotionSet, generated: dict[str, Motio
             copies_sum[name] += _class_sums(copied.astype(np.float64), ms.labels, num_classes)[0]
 
     subsets: dict[tuple[str, int], MotionSet] = {}
-    for r in range(settings.replications):
+    from motioninr.progress import track
+
+    for r in track(range(settings.replications), "evaluate", unit="replications"):
         rng = np.random.default_rng([settings.seed, r])
         feats_a, logits_a = features(REAL, real, rng)
         feats_b, _ = features(REAL, real, rng)

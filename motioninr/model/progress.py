@@ -1,13 +1,13 @@
-"""A progress display for training: a rich bar with the latest losses and an ETA.
+"""The training display: :class:`motioninr.progress.Progress` over epochs, showing the latest losses.
 
-On a terminal it is a live bar; otherwise (logs, CI) it prints one line every tenth of the run.
+On a terminal it is a live bar with an ETA; otherwise (logs, CI) a plain line every few seconds.
 """
 
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                           TimeRemainingColumn)
+
+from motioninr.progress import EVERY_SECONDS, Progress
 
 
 def describe(record: dict) -> str:
@@ -16,37 +16,13 @@ def describe(record: dict) -> str:
             f"kl {record['kl_seq']:.3g}/{record['kl_act']:.3g}  mpjpe {record['mpjpe_cm']:.2f} cm")
 
 
-class TrainingProgress:
+class TrainingProgress(Progress):
     """Use as a context manager; call :meth:`update` with each epoch record (``fit``'s ``on_epoch``)."""
 
-    def __init__(self, epochs: int, console: Console | None = None):
+    def __init__(self, epochs: int, console: Console | None = None, every: float = EVERY_SECONDS, **kwargs):
+        super().__init__(epochs, "train", unit="epochs", console=console, every=every, **kwargs)
         self.epochs = epochs
-        self.console = console or Console(stderr=True)
-        self.live = self.console.is_terminal
-        self.every = max(1, epochs // 10)
-        self.progress = Progress(
-            TextColumn("[bold]train[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[losses]}"),
-            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-            console=self.console, disable=not self.live,
-        )
-        self.task = None
 
-    def __enter__(self) -> "TrainingProgress":
-        self.progress.start()
-        self.task = self.progress.add_task("epochs", total=self.epochs, losses="")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.progress.stop()
-
-    def update(self, record: dict, restored: bool = False) -> None:
-        text = describe(record)
-        if restored:  # restart the clock so the ETA only counts epochs trained now
-            self.progress.reset(self.task, completed=record["epoch"], losses=text)
-        else:
-            self.progress.update(self.task, completed=record["epoch"], losses=text)
-        if not self.live and not restored and (record["epoch"] % self.every == 0 or record["epoch"] == self.epochs):
-            self.console.print(f"epoch {record['epoch']}/{self.epochs}  {text}", highlight=False)
-
-    def log(self, message: str) -> None:
-        self.console.print(message, highlight=False)
+    def update(self, record: dict, restored: bool = False) -> None:  # type: ignore[override]
+        """Show epoch ``record``; ``restored``: it was trained before a resume (restarts the ETA clock)."""
+        super().update(record["epoch"], describe(record), restart=restored)
