@@ -6,10 +6,10 @@ Xrotation Yrotation``: the local rotation is ``Rz @ Rx @ Ry``), ``Frame Time`` =
 
 - Motions with rotations (a ``rot6d`` model's output, or a processed dataset that has them) are
   written as they are: reading the file back gives the same joint positions.
-- Positions-only motions are turned into rotations by inverse kinematics on the rest skeleton
-  (:func:`motioninr.rotations.inverse_kinematics`): per-bone swing, so the twist about a bone is
-  lost, and bones take the skeleton's lengths, so a motion whose bones stretch cannot be matched
-  exactly. The position error this leaves is returned (:class:`Exported`) so callers can show it.
+- Positions-only motions are turned into rotations by inverse kinematics on the rest skeleton with
+  the motion's own (median) bone lengths (:func:`motioninr.rotations.inverse_kinematics`): per-bone
+  swing, so the twist about a bone is lost, and each bone keeps one length, so a motion whose bones
+  stretch cannot be matched exactly. The position error this leaves is returned (:class:`Exported`) so callers can show it.
 
 Leaf joints get an ``End Site`` half as long as their own bone, so every bone has a length.
 """
@@ -72,6 +72,22 @@ def rest_offsets_from_positions(frames: np.ndarray, parents) -> np.ndarray:
     direction /= np.maximum(np.linalg.norm(direction, axis=-1, keepdims=True), 1e-9)
     offsets[child] = direction * np.median(np.linalg.norm(bones, axis=-1), axis=0)[:, None]
     return offsets
+
+
+def fit_bone_lengths(offsets: np.ndarray, frames: np.ndarray, parents) -> np.ndarray:
+    """The rest skeleton ``offsets (joints, 3)`` with each bone at its median length in ``frames (frames, joints, 3)``.
+
+    So IK matches the motion's body size (a dataset's bodies differ) and only stretching bones and
+    lost twist remain as error; the directions (the rest pose) stay the skeleton's.
+    """
+    parents = np.asarray(parents)
+    out = np.asarray(offsets, dtype=np.float64).copy()
+    child = np.arange(1, len(parents))
+    length = np.median(np.linalg.norm(frames[:, child] - frames[:, parents[child]], axis=-1), axis=0)
+    norm = np.linalg.norm(out[child], axis=-1)
+    ok = norm > 1e-9
+    out[child[ok]] *= (length[ok] / norm[ok])[:, None]
+    return out
 
 
 def _name(text: str) -> str:
@@ -141,7 +157,7 @@ def export_motion(motions: MotionSet, i: int, skeleton: Skeleton, fps: float, un
         offsets = motions.sequence_skeletons()[i].astype(np.float64)
         ik = False
     else:
-        offsets = np.asarray(skeleton.offsets, dtype=np.float64)
+        offsets = fit_bone_lengths(skeleton.offsets, frames, skeleton.parents)
         mats = rot.inverse_kinematics(frames, offsets, skeleton.parents)
         ik = True
     err = rot.ik_error(frames, mats, offsets, skeleton.parents)
