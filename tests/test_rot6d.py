@@ -60,7 +60,8 @@ def test_loss_is_zero_at_the_data_and_grows_with_each_term(demo_dir):
     objective = Objective(model)
     target = torch.from_numpy(objective.targets(data, 0, 40))
     joints = model.num_joints
-    perfect = torch.cat([target[:, :3], target[:, joints * 3:]], dim=1)  # normalised root + the data's rotations
+    identity = torch.tensor([1.0, 0, 0, 0, 1, 0]).repeat(joints)
+    perfect = torch.cat([target[:, :3], target[:, joints * 3:] - identity], dim=1)  # root + the data's rotations
     assert objective.per_frame(perfect, target).abs().max() < 1e-8  # one body size: FK reproduces the data
     assert objective.error(perfect, target).max() < 1e-5
     for name, index in (("loss_root", 0), ("loss_rotation", 3 + 6 * 5)):
@@ -151,3 +152,14 @@ def test_humanact12_preset_trains_rot6d_on_a_humanact12poses_fixture(tmp_path):
     meta = json.loads((repo / "data/processed/meta.json").read_text())
     assert meta["rotations"]["residual_m"]["train"]["sequence_rms_m"] < 1e-4
     assert np.isfinite(model.reconstruct().numpy()).all()
+
+
+def test_two_ranks_train_the_single_process_rot6d_model(demo_dir):
+    from tests.test_ddp import assert_close_histories, assert_same_model, run_world
+
+    settings = dict(epochs=4, lr_codes=0.01, lr_decoder=0.003, frames="random", batch_size=3)
+    single, data, ts = rot6d(demo_dir, **settings)
+    reference = fit(single, data, ts)
+    for ranked, history in run_world(2, lambda: rot6d(demo_dir, **settings)):
+        assert_same_model(ranked, single)
+        assert_close_histories(history, reference)

@@ -42,7 +42,7 @@ from torch import Tensor, nn
 
 from motioninr.errors import MotionINRError, SettingsError
 from motioninr.io import atomic_path
-from motioninr.model.objective import output_size, rot6d_to_metres
+from motioninr.model.objective import decoded_rot6d, output_size, rot6d_to_metres
 from motioninr.settings import from_mapping, require
 
 FORMAT = "motioninr-model-v1"
@@ -417,7 +417,7 @@ class MotionINR(nn.Module):
             x = self(c[start:stop].to(self.device, torch.float32), frame.float() * step, chunk)
             out.append(self.to_metres(x).cpu())
             if with_rotations:
-                rots.append(x[:, 3:].reshape(len(x), self.num_joints, 6).cpu())
+                rots.append(decoded_rot6d(x).cpu())
             start = stop
         positions = torch.cat(out) if out else torch.zeros(0, self.num_joints, 3)
         if with_rotations:

@@ -15,6 +15,10 @@
 Per-frame targets are packed in one array per frame so the trainer indexes them like positions:
 ``positions``: ``(frames, joints * 3)``; ``rot6d``: ``(frames, joints * 3 + joints * 6)`` = the
 normalised representation, then the 6D rotations.
+
+The ``rot6d`` decoder outputs each rotation as its difference from the identity's 6D
+``[1, 0, 0, 0, 1, 0]``: a fresh decoder's outputs near 0 then mean rotations near the identity, not
+6D vectors near 0, where Gram-Schmidt divides by almost nothing and its gradients explode.
 """
 
 from __future__ import annotations
@@ -53,10 +57,19 @@ def output_size(output: str, joints: int) -> int:
     return joints * 3 if output == "positions" else 3 + joints * 6
 
 
+IDENTITY_6D = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+
+
+def decoded_rot6d(x: Tensor) -> Tensor:
+    """The 6D rotations ``(frames, joints, 6)`` of a ``rot6d`` output ``(frames, 3 + joints * 6)``."""
+    six = x[:, 3:].reshape(len(x), (x.shape[1] - 3) // 6, 6)  # explicit: a rank may decode no frame
+    return six + six.new_tensor(IDENTITY_6D)
+
+
 def rot6d_to_metres(x: Tensor, mean: Tensor, std: Tensor, skeleton: Tensor, parents) -> tuple[Tensor, Tensor]:
     """``rot6d`` output ``(frames, 3 + joints * 6)`` -> positions ``(frames, joints, 3)`` in metres and 6D ``(frames, joints, 6)``."""
     root = x[:, :3] * std[0] + mean[0]
-    six = x[:, 3:].reshape(len(x), -1, 6)
+    six = decoded_rot6d(x)
     return forward_kinematics(six, skeleton, root, parents), six
 
 
@@ -83,7 +96,7 @@ class Objective:
         rep = target[:, :joints * 3].reshape(len(target), joints, 3)
         metres, six = rot6d_to_metres(pred, m.mean, m.std, m.skeleton, m.parents)
         relative = (metres[:, 1:] - metres[:, :1] - m.mean[1:]) / m.std[1:]  # normalised like the positions output
-        loss = s.loss_rotation * (six.reshape(len(pred), -1) - target[:, joints * 3:]).pow(2).mean(-1)
+        loss = s.loss_rotation * (six.reshape(len(pred), joints * 6) - target[:, joints * 3:]).pow(2).mean(-1)
         loss = loss + s.loss_positions * (relative - rep[:, 1:]).pow(2).mean((-1, -2))
         return loss + s.loss_root * (pred[:, :3] - rep[:, 0]).pow(2).mean(-1)
 
