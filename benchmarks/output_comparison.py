@@ -93,13 +93,14 @@ def main() -> None:
     for run in args.runs:
         row = measure(run)
         results[row["output"]] = row
-        for key, value in row.items():
-            if isinstance(value, (int, float)):
-                print(f"{row['output']}_{key}={value:.4f}")
     if args.out:
         args.out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     if {"positions", "rot6d"} <= set(results):
         print(table(results))
+    for name, row in results.items():  # one name=value line per number, last
+        for key, value in row.items():
+            if isinstance(value, (int, float)):
+                print(f"{name}_{key}={value:.4f}")
 
 
 if __name__ == "__main__":
