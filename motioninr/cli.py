@@ -1,4 +1,4 @@
-"""The user-facing command line: ``motioninr generate``, ``render``, ``inspect`` and ``plots-page``."""
+"""The user-facing command line: ``motioninr generate``, ``render``, ``inspect``, ``export`` and ``plots-page``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def _main() -> None:
     pass
 
 # Each subcommand lives in motioninr/commands/<name>.py as a function of the same name.
-for _name in ("generate", "render", "inspect", "plots_page"):
+for _name in ("generate", "render", "inspect", "export", "plots_page"):
     try:
         _module = importlib.import_module(f"motioninr.commands.{_name}")
     except ModuleNotFoundError as _exc:

@@ -227,8 +227,10 @@ def protocol_requests(protocol: str, train_labels, train_lengths, num_classes: i
     raise SettingsError(f"protocol: got {protocol!r}, expected one of {', '.join(PROTOCOLS)}")
 
 
-def decode_codes(model, codes: np.ndarray, lengths: np.ndarray, fps: float | None = None) -> np.ndarray:
-    """Decode codes ``(n, code_dim)`` into packed frames ``(sum(lengths), joints, 3)`` float32, metres."""
+def decode_codes(model, codes: np.ndarray, lengths: np.ndarray, fps: float | None = None,
+                 with_rotations: bool = False):
+    """Decode codes ``(n, code_dim)`` into packed frames ``(sum(lengths), joints, 3)`` float32, metres
+    (``with_rotations``: and the local rotations ``(sum(lengths), joints, 6)`` of a ``rot6d`` model)."""
     import torch
 
     codes = np.ascontiguousarray(codes, dtype=np.float32)
@@ -238,8 +240,11 @@ def decode_codes(model, codes: np.ndarray, lengths: np.ndarray, fps: float | Non
     except (AttributeError, StopIteration):
         device = torch.device("cpu")
     with torch.no_grad():
-        frames = model.decode(torch.from_numpy(codes).to(device), torch.from_numpy(lengths), fps=fps)
-    return frames.detach().float().cpu().numpy()
+        out = model.decode(torch.from_numpy(codes).to(device), torch.from_numpy(lengths), fps=fps,
+                           **({"with_rotations": True} if with_rotations else {}))
+    if with_rotations:
+        return tuple(t.detach().float().cpu().numpy() for t in out)
+    return out.detach().float().cpu().numpy()
 
 
 def generate_motions(model, sampler, actions, lengths, rng: np.random.Generator, prefix: str = "gen",
@@ -250,8 +255,12 @@ def generate_motions(model, sampler, actions, lengths, rng: np.random.Generator,
         bad = int(actions[(actions < 0) | (actions >= model.num_classes)][0])
         raise SettingsError(f"action: got {bad}, expected an index in [0, {model.num_classes})")
     codes = sampler.sample(actions, lengths, rng)
-    frames = decode_codes(model, codes, lengths, fps=fps)
     ids = np.array([f"{prefix}_{i:05d}" for i in range(len(actions))])
+    if getattr(getattr(model, "settings", None), "output", "positions") == "rot6d":  # keep the rotations for export
+        frames, rotations = decode_codes(model, codes, lengths, fps=fps, with_rotations=True)
+        return MotionSet(frames=frames, lengths=lengths, labels=actions, ids=ids, rotations=rotations,
+                         skeleton=model.skeleton.cpu().numpy())
+    frames = decode_codes(model, codes, lengths, fps=fps)
     return MotionSet(frames=frames, lengths=lengths, labels=actions, ids=ids)
 
 

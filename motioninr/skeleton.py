@@ -23,6 +23,11 @@ VIBE18_JOINTS: tuple[str, ...] = (
 )
 # Kinematic tree over the 18 selected joints (for bone lengths and drawing).
 VIBE18_PARENTS: tuple[int, ...] = (-1, 0, 1, 2, 3, 1, 5, 6, 1, 0, 9, 10, 0, 12, 13, 11, 14, 8)
+# The SMPL joint whose world rotation carries the bones from each of the 18 joints to its children
+# (leaves: the SMPL joint nearest to them). Limb bones (shoulder-elbow-wrist, hip-knee-ankle, ankle-heel/toe,
+# nose-head top) are rigid in that joint's frame; the torso bones (mid hip -> neck spans three spine joints,
+# neck -> shoulders the collars, neck -> nose the neck and head joints) are not, which the FK residual shows.
+VIBE18_SMPL_DRIVERS: tuple[int, ...] = (0, 9, 17, 19, 21, 16, 18, 20, 15, 2, 5, 8, 1, 4, 7, 11, 10, 15)
 
 
 FOOT_WORDS: tuple[str, ...] = ("ankle", "foot", "toe", "heel")  # joint-name parts that mark a foot joint

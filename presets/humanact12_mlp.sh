@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # MotionINR's official HumanAct12 MLP settings as a DVC experiment (REFERENCE.md section 1).
+# As the official model it decodes rot6d (root + local 6D rotations), so it reads ACTOR's
+# humanact12poses.pkl, which has the SMPL poses (the Action2Motion .npy folder has positions only).
 #
-#   bash presets/humanact12_mlp.sh -S data.path=data/raw/humanact12
+#   bash presets/humanact12_mlp.sh -S data.path=data/raw/HumanAct12Poses/humanact12poses.pkl
 #
 # Arguments go to `dvc exp run` after the preset, so they win over it, e.g.
 #   bash presets/humanact12_mlp.sh -S data.path=... -S train.epochs=2000 -n mlp-2k --queue
 # The settings end up in params.yaml (as with any `dvc exp run -S`); `git checkout params.yaml` undoes that.
 set -euo pipefail
 exec dvc exp run \
-  -S data.source=humanact12 \
+  -S data.source=humanact12poses \
   -S data.test_fraction=0 \
+  -S model.output=rot6d \
   -S model.decoder=mlp \
   -S model.seq_code_dim=128 \
   -S model.act_code_dim=128 \

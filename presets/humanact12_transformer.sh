@@ -3,14 +3,15 @@
 # code 256 with the action code added (not concatenated) and not variational, 8 layers, 4 heads,
 # ff 1024, dropout 0.1, lr 1e-4, batches of 64 sequences, 60-frame crops.
 #
-#   bash presets/humanact12_transformer.sh -S data.path=data/raw/humanact12
+#   bash presets/humanact12_transformer.sh -S data.path=data/raw/HumanAct12Poses/humanact12poses.pkl
 #
 # Arguments go to `dvc exp run` after the preset, so they win over it (e.g. -S train.epochs=2000).
 # The settings end up in params.yaml (as with any `dvc exp run -S`); `git checkout params.yaml` undoes that.
 set -euo pipefail
 exec dvc exp run \
-  -S data.source=humanact12 \
+  -S data.source=humanact12poses \
   -S data.test_fraction=0 \
+  -S model.output=rot6d \
   -S model.decoder=transformer \
   -S model.seq_code_dim=256 \
   -S model.act_code_dim=256 \

@@ -19,6 +19,7 @@ from motioninr.data.dataset import load_meta, load_split
 from motioninr.errors import exit_on_error
 from motioninr.model.distributed import ParallelSettings, in_launched_world, launch, process_device, training_world
 from motioninr.model.model import ModelSettings, save_model, settings_dict
+from motioninr.model.objective import LossSettings
 from motioninr.model.progress import TrainingProgress
 from motioninr.model.train import TrainSettings, fit, new_model, reconstruction_error
 from motioninr.settings import from_mapping
@@ -41,7 +42,8 @@ def main(
     with exit_on_error(debug):
         values = read_params(params)
         model_settings = from_mapping(ModelSettings, section(values, "model"), "model")
-        settings, parallel = settings_from(section(values, "train"), "train", TrainSettings, ParallelSettings)
+        settings, parallel, loss = settings_from(section(values, "train"), "train", TrainSettings, ParallelSettings,
+                                                 LossSettings)
         if parallel.nproc > 1 and not in_launched_world():  # start nproc processes running this stage
             process_device(settings.device, parallel.nproc - 1, "train.device")  # one GPU each when on GPUs
             load_meta(data)  # a missing dataset is reported once, not by every process
@@ -57,16 +59,16 @@ def main(
             meta, train = load_meta(data), load_split(data, "train")
             model = new_model(model_settings, train, meta, seed=settings.seed)
             if not world.is_main:  # the same training (and checkpoint gathering); rank 0 writes every file
-                fit(model, train, settings, checkpoint_dir=checkpoints, world=world)
+                fit(model, train, settings, checkpoint_dir=checkpoints, world=world, loss=loss)
                 return
-            history, errors = train_and_log(model, train, settings, world, checkpoints, live)
+            history, errors = train_and_log(model, train, settings, world, checkpoints, live, loss)
             save_model(model.cpu(), out, extra={"training": {"settings": settings_dict(settings),
                                                              "last_epoch": history[-1], "reconstruction": errors}})
     typer.echo(f"trained {settings.epochs} epochs -> {out}; training-set reconstruction error "
                f"{errors['mpjpe_cm']:.2f} cm per joint (pose {errors['pose_cm']:.2f} cm, root {errors['root_cm']:.2f} cm)")
 
 
-def train_and_log(model, train, settings: TrainSettings, world, checkpoints: Path, live: Path):
+def train_and_log(model, train, settings: TrainSettings, world, checkpoints: Path, live: Path, loss=None):
     """``fit`` with a progress bar and dvclive curves; returns the history and the reconstruction errors."""
     from dvclive import Live
 
@@ -82,7 +84,7 @@ def train_and_log(model, train, settings: TrainSettings, world, checkpoints: Pat
             progress.update(record, restored)
 
         history = fit(model, train, settings, checkpoint_dir=checkpoints, on_epoch=on_epoch, log=progress.log,
-                      world=world)
+                      world=world, loss=loss)
         errors = reconstruction_error(model, train)
         for name, value in errors.items():
             curves.log_metric(f"reconstruction/{name}", round(value, 4), plot=False)

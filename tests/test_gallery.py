@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from motioninr.data.dataset import load_meta, load_split
 from motioninr.errors import SettingsError
 from motioninr.evaluation import ActionClassifier, save_classifier
+from motioninr.data.bvh import read_bvh
 from motioninr.gallery import GallerySettings, pick_examples
 from motioninr.settings import from_mapping
 from stages.render import app as render_stage
@@ -55,6 +56,12 @@ def test_render_stage_writes_comparisons_and_gifs(processed_dir, tmp_path):
     # 3 classes x 2 test motions each: short and long are distinct motions; one GIF (class 0, the middle tag)
     assert names == sorted([f"{c:02d}_class{c}_{t}.png" for c in range(3) for t in ("short", "long")]
                            + ["00_class0_long.gif"])
+    # the examples as files animation tools open, named like their images (a sibling folder: DVC reads
+    # every file of a plots folder as a plot)
+    assert sorted(p.stem for p in (out.parent / "gallery_bvh").iterdir()) == sorted(p.removesuffix(".png") for p in names
+                                                                                   if p.endswith(".png"))
+    clip = read_bvh(out.parent / "gallery_bvh" / "00_class0_long.bvh")
+    assert clip.num_frames == fake.lengths[fake.labels == 0].max() and clip.fps == meta["fps"]
     long0 = fake.lengths[fake.labels == 0].max()
     with Image.open(out / "00_class0_long.gif") as im:  # runs to the longer of the pair
         assert im.n_frames in {max(long0, n) for n in train.lengths} and im.n_frames >= long0

@@ -91,6 +91,25 @@ def axis_rotation(axis: int, degrees: np.ndarray) -> np.ndarray:
     return m
 
 
+def local_rotations(skeleton: BvhSkeleton, motion: np.ndarray) -> np.ndarray:
+    """Each joint's local rotation ``(frames, joints, 3, 3)`` from its rotation channels, in their listed order."""
+    motion = np.asarray(motion, dtype=np.float64)
+    out = np.broadcast_to(np.eye(3), (motion.shape[0], skeleton.num_joints, 3, 3)).copy()
+    col = 0
+    for j in range(skeleton.num_joints):
+        for name in skeleton.channels[j]:
+            kind, axis = CHANNELS[name]
+            if kind == "rotation":
+                out[:, j] = out[:, j] @ axis_rotation(axis, motion[:, col])
+            col += 1
+    return out
+
+
+def has_joint_translation(skeleton: BvhSkeleton) -> bool:
+    """Whether a joint other than the root has position channels (its bone then changes length)."""
+    return any(CHANNELS[c][0] == "position" for chans in skeleton.channels[1:] for c in chans)
+
+
 def forward_kinematics(skeleton: BvhSkeleton, motion: np.ndarray) -> np.ndarray:
     """Joint positions ``(frames, joints, 3)`` from channel values ``(frames, channels)``.
 

@@ -4,10 +4,15 @@ A processed dataset is a folder::
 
     train.npz   frames (total_frames, joints, 3) float32, metres, all sequences concatenated
                 lengths (sequences,) int64, labels (sequences,) int64, ids (sequences,) str
+                optional, where the source has rotations (see motioninr/rotations.py):
+                rotations (total_frames, joints, 6) float32 local joint rotations, 6D
+                offsets (joints, 3) float32 the dataset's rest skeleton, metres
+                sequence_offsets (sequences, joints, 3) float32 each sequence's own skeleton
     test.npz    the same, when the dataset has a test split
     meta.json   class names, joint names, parents, fps, units, up axis, source,
                 split rule, per-split counts and per-class length statistics,
-                and normalisation statistics of the model representation
+                normalisation statistics of the model representation, and (with
+                rotations) ``rotations``: their convention and the FK residuals
 
 No padding and no pickles: loading a split is one read per array.
 """
@@ -49,28 +54,43 @@ class RawDataset:
     split: list[str] | None = None
     split_rule: str = "none"
     notes: dict = field(default_factory=dict)
+    rotations: list[np.ndarray] | None = None
+    sequence_offsets: list[np.ndarray] | None = None
+    rotation_notes: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.labels = np.asarray(self.labels, dtype=np.int64)
         n = len(self.sequences)
         if len(self.labels) != n or len(self.ids) != n or (self.split is not None and len(self.split) != n):
             raise ValueError("sequences, labels, ids and split must have one entry per sample")
+        if self.rotations is not None:
+            if len(self.rotations) != n or any(r.shape != s.shape[:2] + (3, 3) for r, s in zip(self.rotations, self.sequences)):
+                raise ValueError("rotations must be one (frames, joints, 3, 3) array per sequence")
+        if self.sequence_offsets is not None and (self.rotations is None or len(self.sequence_offsets) != n):
+            raise ValueError("sequence_offsets need rotations and one (joints, 3) array per sequence")
 
 
 @dataclass
 class MotionSet:
     """Variable-length motions stored concatenated.
 
-    frames:  (total_frames, joints, 3) float32
-    lengths: (sequences,) int64
-    labels:  (sequences,) int64
-    ids:     (sequences,) str
+    frames:    (total_frames, joints, 3) float32
+    lengths:   (sequences,) int64
+    labels:    (sequences,) int64
+    ids:       (sequences,) str
+    rotations: (total_frames, joints, 6) float32 local rotations (6D), or None (positions only)
+    skeleton:  (joints, 3) float32 rest offsets shared by all sequences (npz key ``offsets``), or None
+    skeletons: (sequences, joints, 3) float32 each sequence's own rest offsets
+               (npz key ``sequence_offsets``), or None (then ``skeleton`` holds for every sequence)
     """
 
     frames: np.ndarray
     lengths: np.ndarray
     labels: np.ndarray
     ids: np.ndarray
+    rotations: np.ndarray | None = None
+    skeleton: np.ndarray | None = None
+    skeletons: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.frames = np.asarray(self.frames, dtype=np.float32)
@@ -83,10 +103,26 @@ class MotionSet:
             raise ValueError(f"lengths sum to {int(self.lengths.sum())} but there are {len(self.frames)} frames")
         if not (len(self.lengths) == len(self.labels) == len(self.ids)):
             raise ValueError("lengths, labels and ids must have one entry per sequence")
+        joints = self.frames.shape[1]
+        for name, shape in (("rotations", self.frames.shape[:2] + (6,)), ("skeleton", (joints, 3)),
+                            ("skeletons", (len(self.lengths), joints, 3))):
+            value = getattr(self, name)
+            if value is not None:
+                value = np.asarray(value, dtype=np.float32)
+                if value.shape != shape:
+                    raise ValueError(f"{name} must be {shape}, got {value.shape}")
+                setattr(self, name, value)
+        if (self.rotations is None) != (self.skeleton is None) or (self.skeletons is not None and self.rotations is None):
+            raise ValueError("rotations and offsets (skeleton) come together; sequence offsets need both")
+
+    @property
+    def has_rotations(self) -> bool:
+        return self.rotations is not None
 
     @classmethod
-    def from_sequences(cls, sequences: list[np.ndarray], labels, ids) -> "MotionSet":
-        """Concatenate a list of ``(frames_i, joints, 3)`` arrays."""
+    def from_sequences(cls, sequences: list[np.ndarray], labels, ids, rotations: list[np.ndarray] | None = None,
+                       skeleton: np.ndarray | None = None, skeletons: np.ndarray | None = None) -> "MotionSet":
+        """Concatenate a list of ``(frames_i, joints, 3)`` arrays (and their ``(frames_i, joints, 6)`` rotations)."""
         if len(sequences) == 0:
             raise ValueError("no sequences")
         return cls(
@@ -94,7 +130,16 @@ class MotionSet:
             lengths=np.array([len(s) for s in sequences], dtype=np.int64),
             labels=labels,
             ids=ids,
+            rotations=None if rotations is None else np.concatenate(rotations, axis=0),
+            skeleton=skeleton,
+            skeletons=skeletons,
         )
+
+    def sequence_skeletons(self) -> np.ndarray:
+        """Rest offsets of every sequence ``(sequences, joints, 3)`` (requires rotations)."""
+        if self.skeletons is not None:
+            return self.skeletons
+        return np.broadcast_to(self.skeleton, (len(self), self.num_joints, 3))
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -127,14 +172,29 @@ class MotionSet:
         index = np.arange(len(self))[index]
         seqs = [self.sequence(i) for i in index]
         if not seqs:
-            return MotionSet(np.zeros((0, self.num_joints, 3), np.float32), [], [], np.array([], str))
-        return MotionSet.from_sequences(seqs, self.labels[index], self.ids[index])
+            empty = MotionSet(np.zeros((0, self.num_joints, 3), np.float32), [], [], np.array([], str))
+            if self.has_rotations:
+                empty = MotionSet(empty.frames, [], [], empty.ids, np.zeros((0, self.num_joints, 6), np.float32),
+                                  self.skeleton, None if self.skeletons is None else self.skeletons[:0])
+            return empty
+        rots = None
+        if self.has_rotations:
+            o = self.offsets
+            rots = [self.rotations[o[i]:o[i + 1]] for i in index]
+        return MotionSet.from_sequences(seqs, self.labels[index], self.ids[index], rots, self.skeleton,
+                                        None if self.skeletons is None else self.skeletons[index])
 
     def save(self, path: str | Path, **extra: np.ndarray) -> None:
         """Write as an uncompressed ``.npz`` (atomically)."""
+        optional = {}
+        if self.has_rotations:
+            optional = {"rotations": self.rotations, "offsets": self.skeleton}
+            if self.skeletons is not None:
+                optional["sequence_offsets"] = self.skeletons
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as fh:
-                np.savez(fh, frames=self.frames, lengths=self.lengths, labels=self.labels, ids=self.ids, **extra)
+                np.savez(fh, frames=self.frames, lengths=self.lengths, labels=self.labels, ids=self.ids,
+                         **optional, **extra)
 
     @classmethod
     def load(cls, path: str | Path) -> "MotionSet":
@@ -143,9 +203,11 @@ class MotionSet:
             raise DataError(f"{path}: file not found; expected a motion set .npz (frames, lengths, labels, ids)")
         try:
             arrays = load_npz(path)
-            return cls(arrays["frames"], arrays["lengths"], arrays["labels"], arrays["ids"])
+            return cls(arrays["frames"], arrays["lengths"], arrays["labels"], arrays["ids"],
+                       arrays.get("rotations"), arrays.get("offsets"), arrays.get("sequence_offsets"))
         except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise DataError(f"{path}: not a readable motion set ({exc}); expected arrays frames, lengths, labels, ids") from None
+            raise DataError(f"{path}: not a readable motion set ({exc}); expected arrays frames, lengths, labels, ids "
+                            "(and optionally rotations (frames, joints, 6) with offsets (joints, 3))") from None
 
 
 def load_meta(processed: str | Path) -> dict:

@@ -10,6 +10,7 @@ import numpy as np
 from motioninr.data.dataset import MotionSet, RawDataset
 from motioninr.data.representation import normalization_stats
 from motioninr.errors import DataError
+from motioninr import rotations as rot
 from motioninr.settings import require
 from motioninr.skeleton import guess_foot_joints
 
@@ -47,6 +48,31 @@ def resample_fps(seq: np.ndarray, fps: float, target_fps: float) -> np.ndarray:
     i1 = np.minimum(i0 + 1, len(seq) - 1)
     w = (t - i0)[:, None, None].astype(seq.dtype)
     return seq[i0] * (1 - w) + seq[i1] * w
+
+
+def resample_rotations(mats: np.ndarray, fps: float, target_fps: float) -> np.ndarray:
+    """Resample local rotation matrices ``(frames, joints, 3, 3)`` like :func:`resample_fps`.
+
+    The matrices are interpolated linearly and made rotations again through the 6D representation
+    (Gram-Schmidt), which for neighbouring frames is within a hair of spherical interpolation.
+    """
+    if abs(fps - target_fps) < 1e-9 or len(mats) < 2:
+        return mats
+    flat = rot.matrix_to_rot6d(mats)
+    return rot.rot6d_to_matrix_np(resample_fps(flat, fps, target_fps))
+
+
+def rotation_meta(raw: RawDataset, splits: dict[str, MotionSet], fits: dict[str, dict]) -> dict:
+    """The ``rotations`` entry of ``meta.json``: convention, where the rotations come from, FK residuals."""
+    return {
+        "convention": rot.CONVENTION,
+        "up": raw.up,
+        **raw.rotation_notes,
+        "offsets_fit": ("least squares over all training frames of the bones seen in their parents' frames "
+                        "(offsets); sequence_offsets: the same per sequence"
+                        + (", except where the source gives each sequence's skeleton exactly" if raw.sequence_offsets else "")),
+        "residual_m": {name: {k: round(v, 6) for k, v in fit.items()} for name, fit in fits.items()},
+    }
 
 
 def move_root_to_origin(seq: np.ndarray, mode: str) -> np.ndarray:
@@ -98,7 +124,7 @@ def prepare(raw: RawDataset, settings: PrepareSettings) -> tuple[dict[str, Motio
     """Resample, filter, re-centre and split ``raw``; return the splits and ``meta.json`` content."""
     feet = foot_joints(list(raw.joint_names), settings.foot_joints)
     fps = float(settings.target_fps or raw.fps)
-    seqs, keep = [], []
+    seqs, mats, keep = [], [], []
     for i, seq in enumerate(raw.sequences):
         seq = np.asarray(seq, dtype=np.float32)
         if settings.target_fps:
@@ -106,6 +132,9 @@ def prepare(raw: RawDataset, settings: PrepareSettings) -> tuple[dict[str, Motio
         if len(seq) < settings.min_length or (settings.max_length and len(seq) > settings.max_length):
             continue
         seqs.append(move_root_to_origin(seq, settings.root_to_origin))
+        if raw.rotations is not None:
+            m = np.asarray(raw.rotations[i], dtype=np.float64)
+            mats.append(resample_rotations(m, raw.fps, settings.target_fps) if settings.target_fps else m)
         keep.append(i)
     if not keep:
         raise DataError(
@@ -137,6 +166,10 @@ def prepare(raw: RawDataset, settings: PrepareSettings) -> tuple[dict[str, Motio
             splits[name] = MotionSet.from_sequences([seqs[i] for i in idx], labels[idx], ids[idx])
     if "train" not in splits:
         raise DataError(f"{raw.source}: the split rule ({split_rule}) leaves no training sample")
+    rotation_info = None
+    if raw.rotations is not None:
+        splits, fits = _attach_rotations(raw, splits, test, mats, keep)
+        rotation_info = rotation_meta(raw, splits, fits)
 
     train = splits["train"]
     meta = {
@@ -165,6 +198,34 @@ def prepare(raw: RawDataset, settings: PrepareSettings) -> tuple[dict[str, Motio
         },
         "dropped_by_length": int(len(raw.sequences) - len(keep)),
         "normalization": normalization_stats(train.frames),
+        **({"rotations": rotation_info} if rotation_info else {}),
         **({"notes": raw.notes} if raw.notes else {}),
     }
     return splits, meta
+
+
+def _attach_rotations(raw: RawDataset, splits: dict[str, MotionSet], test: np.ndarray, mats: list[np.ndarray],
+                      keep: np.ndarray) -> tuple[dict[str, MotionSet], dict[str, dict]]:
+    """Add 6D rotations, the dataset's rest offsets (fitted on train) and per-sequence offsets to the splits."""
+    train_idx = np.flatnonzero(~test)
+    train = splits["train"]
+    train_mats = np.concatenate([mats[i] for i in train_idx])
+    skeleton, _, fit = rot.fit_offsets(train.frames, train_mats, raw.parents)
+    out, fits = {}, {}
+    for name, mask in (("train", ~test), ("test", test)):
+        if name not in splits:
+            continue
+        ms, idx = splits[name], np.flatnonzero(mask)
+        split_mats = np.concatenate([mats[i] for i in idx])
+        _, fitted, report = rot.fit_offsets(ms.frames, split_mats, raw.parents, ms.lengths)
+        if raw.sequence_offsets is not None:  # the source knows each sequence's skeleton
+            fitted = np.stack([raw.sequence_offsets[keep[i]] for i in idx])
+            seq = np.repeat(np.arange(len(idx)), ms.lengths)
+            report.update(rot.fk_residual(ms.frames.astype(np.float64), split_mats, fitted[seq], raw.parents, "sequence"))
+        if name != "train":  # the dataset's skeleton is the training split's
+            report.update(rot.fk_residual(ms.frames.astype(np.float64), split_mats, skeleton[None], raw.parents, "dataset"))
+        fits[name] = report
+        out[name] = MotionSet(ms.frames, ms.lengths, ms.labels, ms.ids,
+                              rotations=rot.matrix_to_rot6d(split_mats).astype(np.float32),
+                              skeleton=skeleton.astype(np.float32), skeletons=fitted.astype(np.float32))
+    return out, fits

@@ -7,9 +7,10 @@ Frame t of sequence i (class z) is decoded as
     c_i  = compose(beta_i, alpha_z)      beta_i ~ N(mu_i, diag(exp(logvar_i))), alpha_z likewise
     x_it = decoder(c_i, tau(t))          tau: fixed sinusoidal embedding of the real-valued time t
 
-and x_it is one pose in the model's representation (root position plus root-relative
-joints, see ``motioninr/data/representation.py``) normalised with the training set's
-statistics. ``decode`` turns it back into absolute positions in metres.
+and x_it is one pose in the model's representation (``model.output``, see ``objective.py``):
+root position plus root-relative joints (``positions``, see ``motioninr/data/representation.py``)
+normalised with the training set's statistics, or the normalised root position plus every joint's
+local rotation in 6D (``rot6d``). ``decode`` turns either into absolute positions in metres.
 
 Read top to bottom:
 
@@ -34,12 +35,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from motioninr.errors import MotionINRError, SettingsError
 from motioninr.io import atomic_path
+from motioninr.model.objective import decoded_rot6d, output_size, rot6d_to_metres
 from motioninr.settings import from_mapping, require
 
 FORMAT = "motioninr-model-v1"
@@ -91,9 +94,12 @@ class ModelSettings:
     action_code: ``concat`` (c = [beta, alpha]) or ``add`` (c = beta + alpha, equal sizes).
     time_dim / time_base: size and base of the sinusoidal time code (official: 256, 10000).
     code_init_std: initial spread of the code means; variational codes start with this std too.
+    output: ``positions`` (joint positions) or ``rot6d`` (root position + local 6D rotations, decoded
+    to positions by forward kinematics; needs rotations in the processed data).
     """
 
     decoder: Literal["mlp", "transformer"] = "mlp"
+    output: Literal["positions", "rot6d"] = "positions"
     seq_code_dim: int = 64
     act_code_dim: int = 64
     seq_variational: bool = True
@@ -279,12 +285,13 @@ class MotionINR(nn.Module):
 
     ``normalization`` is the processed dataset's ``{"mean", "std"}`` (``(joints, 3)`` lists); the
     ``train_*`` fields describe the training sequences, whose row in the sequence-code table is
-    their index in the processed ``train.npz``.
+    their index in the processed ``train.npz``. ``skeleton``: the rest offsets ``(joints, 3)`` that
+    forward kinematics poses (``output: rot6d`` only).
     """
 
     def __init__(self, settings: ModelSettings, *, class_names: list[str], joint_names: list[str],
                  parents: list[int], fps: float, normalization: dict, train_ids: list[str],
-                 train_labels, train_lengths):
+                 train_labels, train_lengths, skeleton=None):
         super().__init__()
         self.settings = settings
         self.class_names = list(class_names)
@@ -304,12 +311,18 @@ class MotionINR(nn.Module):
             raise ValueError(f"normalization mean/std must be ({self.num_joints}, 3), got {tuple(mean.shape)}")
         self.register_buffer("mean", mean, persistent=False)
         self.register_buffer("std", std, persistent=False)
+        if settings.output == "rot6d" and skeleton is None:
+            raise ValueError("output rot6d needs the rest skeleton (joints, 3) that forward kinematics poses")
+        skeleton = None if skeleton is None else torch.as_tensor(np.asarray(skeleton), dtype=torch.float32)
+        if skeleton is not None and skeleton.shape != (self.num_joints, 3):
+            raise ValueError(f"skeleton must be ({self.num_joints}, 3), got {tuple(skeleton.shape)}")
+        self.register_buffer("skeleton", skeleton, persistent=False)
 
         s = settings
         self.seq_codes = CodeTable(self.num_samples, s.seq_code_dim, s.seq_variational, s.code_init_std)
         self.act_codes = CodeTable(self.num_classes, s.act_code_dim, s.act_variational, s.code_init_std)
         self.time_code = TimeCode(s.time_dim, s.time_base)
-        out_dim = self.num_joints * 3
+        out_dim = output_size(s.output, self.num_joints)
         if s.decoder == "mlp":
             self.decoder = MLPDecoder(s.code_dim, s.time_dim, out_dim, s.mlp)
         else:
@@ -363,19 +376,29 @@ class MotionINR(nn.Module):
         return self.decoder(codes, self.time_code(distinct), at, lengths)
 
     def to_metres(self, x: Tensor) -> Tensor:
+        """Decoder output ``(frames, out_dim)`` -> absolute positions ``(frames, joints, 3)`` (FK for ``rot6d``)."""
+        if self.settings.output == "rot6d":
+            return rot6d_to_metres(x, self.mean, self.std, self.skeleton, self.parents)[0]
+        return self.positions_to_metres(x)
+
+    def positions_to_metres(self, x: Tensor) -> Tensor:
         """Normalised representation ``(frames, joints * 3)`` -> absolute positions ``(frames, joints, 3)``."""
         rep = x.reshape(len(x), self.num_joints, 3) * self.std + self.mean
         return torch.cat([rep[:, :1], rep[:, 1:] + rep[:, :1]], dim=1)
 
     @torch.no_grad()
-    def decode(self, c: Tensor, lengths: Tensor, fps: float | None = None, max_frames: int = 32768) -> Tensor:
+    def decode(self, c: Tensor, lengths: Tensor, fps: float | None = None, max_frames: int = 32768,
+               with_rotations: bool = False):
         """Motions of composed codes ``c (batch, code_dim)`` with ``lengths (batch,)`` frames each.
 
         Returns packed absolute positions in metres ``(lengths.sum(), joints, 3)`` on the CPU,
         sequences in batch order. ``fps=None`` decodes at the training frame rate; another rate
         evaluates the time code at times ``k * train_fps / fps`` for frame k. Sequences are decoded
-        in chunks of at most about ``max_frames`` frames.
+        in chunks of at most about ``max_frames`` frames. ``with_rotations`` (``rot6d`` only) also
+        returns the local rotations ``(lengths.sum(), joints, 6)``, as a pair ``(positions, rotations)``.
         """
+        if with_rotations and self.settings.output != "rot6d":
+            raise ValueError("with_rotations needs a model whose output is rot6d")
         lengths = torch.as_tensor(lengths, dtype=torch.long).cpu()
         if c.ndim != 2 or c.shape[1] != self.code_dim or len(c) != len(lengths):
             raise ValueError(f"c must be (batch, {self.code_dim}) with one length per row, got {tuple(c.shape)} "
@@ -384,7 +407,7 @@ class MotionINR(nn.Module):
             raise ValueError("every length must be >= 1")
         step = 1.0 if fps is None else self.fps / float(fps)
         ends = torch.cumsum(lengths, 0)
-        out, start = [], 0
+        out, rots, start = [], [], 0
         while start < len(lengths):  # chunks of sequences, not one sequence at a time
             base = int(ends[start - 1]) if start else 0
             stop = max(start + 1, int(torch.searchsorted(ends, torch.tensor(base + max_frames), right=True)))
@@ -393,8 +416,13 @@ class MotionINR(nn.Module):
             frame = torch.arange(int(chunk.sum()), device=self.device) - first.repeat_interleave(chunk)
             x = self(c[start:stop].to(self.device, torch.float32), frame.float() * step, chunk)
             out.append(self.to_metres(x).cpu())
+            if with_rotations:
+                rots.append(decoded_rot6d(x).cpu())
             start = stop
-        return torch.cat(out) if out else torch.zeros(0, self.num_joints, 3)
+        positions = torch.cat(out) if out else torch.zeros(0, self.num_joints, 3)
+        if with_rotations:
+            return positions, torch.cat(rots) if rots else torch.zeros(0, self.num_joints, 6)
+        return positions
 
     @torch.no_grad()
     def reconstruct(self, index=None, fps: float | None = None) -> Tensor:
@@ -426,6 +454,7 @@ def save_model(model: MotionINR, path: str | Path, extra: dict | None = None) ->
         "train_ids": model.train_ids,
         "train_labels": model.train_labels.clone(),
         "train_lengths": model.train_lengths.clone(),
+        **({"skeleton": model.skeleton.cpu().tolist()} if model.skeleton is not None else {}),
         **(extra or {}),
     }
     with atomic_path(path) as tmp:
@@ -449,7 +478,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> MotionIN
         model = MotionINR(settings, class_names=art["class_names"], joint_names=art["joint_names"],
                           parents=art["parents"], fps=art["fps"], normalization=art["normalization"],
                           train_ids=art["train_ids"], train_labels=art["train_labels"],
-                          train_lengths=art["train_lengths"])
+                          train_lengths=art["train_lengths"], skeleton=art.get("skeleton"))
         model.load_state_dict(art["state_dict"])
     except (KeyError, ValueError, RuntimeError, SettingsError) as exc:
         raise MotionINRError(f"{path}: inconsistent model file ({' '.join(str(exc).split())[:200]})") from None

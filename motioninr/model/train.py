@@ -13,7 +13,8 @@ Every step decodes some frames of each sequence of the batch (``frames``):
 - ``whole``:  every frame.
 
 Loss of a batch = mean over its sequences of (sum over the decoded frames of the per-frame MSE)
-+ ``kl_seq_weight`` * mean KL of beta + ``kl_act_weight`` * mean KL of alpha.
++ ``kl_seq_weight`` * mean KL of beta + ``kl_act_weight`` * mean KL of alpha. The per-frame
+reconstruction loss is that of ``model.output`` (:mod:`motioninr.model.objective`).
 
 Optimisers: Adam for the decoder; for the codes :class:`RowAdam`, Adam applied row by row, so each
 code row behaves as its own parameter (rows a batch did not use neither move nor age).
@@ -40,11 +41,11 @@ import torch
 from torch import Tensor
 
 from motioninr.data.dataset import MotionSet
-from motioninr.data.representation import normalize
 from motioninr.errors import DataError
 from motioninr.io import atomic_path
 from motioninr.model.distributed import World
 from motioninr.model.model import CodeTable, ModelSettings, MotionINR, settings_dict
+from motioninr.model.objective import LossSettings, Objective
 from motioninr.settings import require
 
 CHECKPOINT_FORMAT = "motioninr-checkpoint-v1"
@@ -96,11 +97,16 @@ def new_model(settings: ModelSettings, train: MotionSet, meta: dict, seed: int =
         raise DataError(f"train split has {train.num_joints} joints but meta.json names {joints}")
     if len(train) and (train.labels.min() < 0 or train.labels.max() >= classes):
         raise DataError(f"train split has labels outside 0..{classes - 1} ({classes} classes in meta.json)")
+    if settings.output == "rot6d" and not train.has_rotations:
+        raise DataError(f"model.output: got 'rot6d', but the processed {meta.get('source', 'dataset')} data has positions "
+                        "only; expected a source with rotations (demo, humanact12poses, uestc, ntu13, BVH, or "
+                        "generic with rotations.npz) or model.output: positions")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return MotionINR(settings, class_names=meta["class_names"], joint_names=meta["joint_names"],
                          parents=meta["parents"], fps=meta["fps"], normalization=meta["normalization"],
-                         train_ids=list(train.ids), train_labels=train.labels, train_lengths=train.lengths)
+                         train_ids=list(train.ids), train_labels=train.labels, train_lengths=train.lengths,
+                         skeleton=train.skeleton if settings.output == "rot6d" else None)
 
 
 # ----------------------------------------------------------------------------- optimisation helpers
@@ -208,7 +214,7 @@ class Trainer:
     """
 
     def __init__(self, model: MotionINR, train: MotionSet, settings: TrainSettings, device="cpu",
-                 world: World | None = None):
+                 world: World | None = None, loss: LossSettings | None = None):
         if len(train) != model.num_samples or train.num_joints != model.num_joints:
             raise DataError(f"the training split has {len(train)} sequences of {train.num_joints} joints, "
                             f"the model was made for {model.num_samples} of {model.num_joints}")
@@ -221,10 +227,10 @@ class Trainer:
             model.seq_codes = CodeTable.of(table.mu[self.start:self.stop],
                                            None if table.logvar is None else table.logvar[self.start:self.stop])
         self.model, self.settings, self.device = model.to(device), settings, torch.device(device)
-        stats = {"mean": model.mean.cpu().numpy(), "std": model.std.cpu().numpy()}
+        self.objective = Objective(model, loss)
         first, last = int(train.offsets[self.start]), int(train.offsets[self.stop])
-        own = normalize(train.frames[first:last], stats).reshape(last - first, -1)
-        self.frames = torch.from_numpy(own).to(device)  # frames of the sequences [start, stop)
+        own = self.objective.targets(train, first, last)
+        self.frames = torch.from_numpy(own).to(device)  # frames (targets) of the sequences [start, stop)
         self.lengths = torch.from_numpy(train.lengths).to(device)
         self.offsets = torch.from_numpy(train.offsets[:-1] - first).to(device)  # valid for [start, stop)
         self.labels = torch.from_numpy(train.labels).to(device)
@@ -301,7 +307,7 @@ class Trainer:
         target = self.frames[self.offsets[index].repeat_interleave(counts, output_size=len(times)) + times]
         codes, kl_seq, kl_act = m.codes(index - self.start, self.labels[index], sample=True, noise=noise)
         pred = m(codes, times.float(), counts)
-        recon = (pred - target).pow(2).mean(-1).sum() / batch
+        recon = self.objective.per_frame(pred, target).sum() / batch
         kl_seq, kl_act = kl_seq.sum() / batch, kl_act.sum() / batch
         loss = recon + s.kl_seq_weight * kl_seq + s.kl_act_weight * kl_act
 
@@ -309,8 +315,7 @@ class Trainer:
         if loss.requires_grad:  # a process given no sequence of the batch may have nothing to differentiate
             loss.backward()
         with torch.no_grad():  # position error in cm on the decoded frames
-            d = (pred.detach() - target).reshape(len(target), m.num_joints, 3) * m.std
-            d = torch.cat([d[:, :1], d[:, 1:] + d[:, :1]], dim=1).norm(dim=-1)
+            d = self.objective.error(pred.detach(), target)
             sums = torch.stack([loss, recon, kl_seq, kl_act, d.sum(), d.new_tensor(float(d.numel()))]).detach()
         sums, code_norm = self.synchronise(which, sums, index)
 
@@ -437,7 +442,7 @@ class Trainer:
             self.sharded = False
 
 
-def fingerprint(model: MotionINR, train: MotionSet, settings: TrainSettings) -> str:
+def fingerprint(model: MotionINR, train: MotionSet, settings: TrainSettings, loss: LossSettings | None = None) -> str:
     """What a checkpoint must match to be resumed: architecture, training settings (except the
     number of epochs, the checkpoint interval, the device and the threads), the training data
     and the source of the model and of training (``model.py``, ``train.py``)."""
@@ -445,7 +450,9 @@ def fingerprint(model: MotionINR, train: MotionSet, settings: TrainSettings) -> 
                       if k not in ("epochs", "checkpoint_every", "device", "threads")}
     h = hashlib.sha256(json.dumps({"model": settings_dict(model.settings), "train": train_settings,
                                    "classes": model.class_names}, sort_keys=True).encode())
-    for source in ("model.py", "train.py"):
+    if model.settings.output != "positions":
+        h.update(json.dumps(settings_dict(loss or LossSettings()), sort_keys=True).encode())
+    for source in ("model.py", "train.py", "objective.py"):
         h.update((Path(__file__).parent / source).read_bytes())
     for a in (train.frames, train.lengths, train.labels, model.mean.cpu().numpy(), model.std.cpu().numpy()):
         h.update(np.ascontiguousarray(a).tobytes())
@@ -454,7 +461,8 @@ def fingerprint(model: MotionINR, train: MotionSet, settings: TrainSettings) -> 
 
 def fit(model: MotionINR, train: MotionSet, settings: TrainSettings, *, device="cpu",
         checkpoint_dir: str | Path | None = None, on_epoch: Callable[[dict, bool], None] | None = None,
-        log: Callable[[str], None] | None = None, world: World | None = None) -> list[dict]:
+        log: Callable[[str], None] | None = None, world: World | None = None,
+        loss: LossSettings | None = None) -> list[dict]:
     """Train ``model`` on ``train`` for ``settings.epochs`` epochs; returns the per-epoch history.
 
     With ``checkpoint_dir``, the full training state is written there atomically every
@@ -463,6 +471,7 @@ def fit(model: MotionINR, train: MotionSet, settings: TrainSettings, *, device="
     trained again; more epochs continue it). ``on_epoch(record, restored)`` is called for every epoch in order, ``restored=True`` for
     epochs loaded from the checkpoint. The model is left in eval mode on ``device``.
 
+    ``loss``: weights of the ``rot6d`` reconstruction loss (default :class:`LossSettings`).
     ``world``: the processes training together (default: this one alone, on ``device``). Every
     process calls ``fit`` with the same arguments and gets the same history and model (on
     ``world.device``); only rank 0 reads and writes the checkpoint (it sends the state it resumes
@@ -471,9 +480,9 @@ def fit(model: MotionINR, train: MotionSet, settings: TrainSettings, *, device="
     world = world or World(device=torch.device(device))
     log = log if world.is_main and log is not None else (lambda message: None)
     on_epoch = on_epoch or (lambda record, restored: None)
-    trainer = Trainer(model, train, settings, device, world=world)
+    trainer = Trainer(model, train, settings, device, world=world, loss=loss)
     path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
-    key = fingerprint(model, train, settings)
+    key = fingerprint(model, train, settings, loss)
     state = None
     if world.is_main and path is not None and path.is_file():
         state = read_checkpoint(path)

@@ -1,7 +1,9 @@
 """Procedural demo dataset: action-labelled human motions generated from a seed (no files needed).
 
 Every motion is built from per-joint angle trajectories on the 24-joint SMPL skeleton and turned
-into joint positions by forward kinematics, so each bone keeps its length exactly. Axes: y up,
+into joint positions by forward kinematics, so each bone keeps its length exactly. The local joint
+rotations themselves are emitted too (root: facing times the root angles), with each sample's
+skeleton (:data:`REST_OFFSETS` times its body size), so FK reproduces the positions exactly. Axes: y up,
 the body faces +z before its facing rotation, +x is the body's left; metres; 20 frames per second.
 
 Eight actions with clearly different kinematics (:data:`CLASS_NAMES`): walk, run, jump, squat,
@@ -125,8 +127,9 @@ def load(path: Path, settings: "SourceSettings") -> RawDataset:
 def generate(settings: DemoSettings = DemoSettings()) -> tuple[RawDataset, dict[str, np.ndarray]]:
     """The demo dataset and its per-sample generating parameters (see :func:`sample_parameters`)."""
     params = sample_parameters(settings)
-    frames, lengths = synthesize(params, settings)
+    frames, lengths, mats = synthesize_with_rotations(params, settings)
     sequences = np.split(frames, np.cumsum(lengths)[:-1])
+    rotations = np.split(mats, np.cumsum(lengths)[:-1])
     ids = [f"{settings.classes[c]}_{k:03d}" for c, k in zip(params["label"], params["index"])]
     raw = RawDataset(
         sequences=sequences, labels=params["label"], ids=ids, class_names=list(settings.classes),
@@ -136,6 +139,11 @@ def generate(settings: DemoSettings = DemoSettings()) -> tuple[RawDataset, dict[
             "angle_noise": settings.angle_noise, "facing_spread": settings.facing_spread,
             "scale_spread": settings.scale_spread,
         },
+        rotations=rotations,
+        sequence_offsets=[REST_OFFSETS * scale for scale in params["scale"]],
+        rotation_notes={"origin": "the generator's joint angles (intrinsic x-y-z Euler, R = Rx Ry Rz); "
+                                  "root rotation = facing (about y) times the root angles",
+                        "exact": True},
     )
     return raw, params
 
@@ -204,6 +212,13 @@ def sample_parameters(settings: DemoSettings) -> dict[str, np.ndarray]:
 
 def synthesize(params: dict[str, np.ndarray], settings: DemoSettings) -> tuple[np.ndarray, np.ndarray]:
     """Joint positions ``(total_frames, 24, 3)`` float32 and lengths ``(samples,)`` from the parameters."""
+    frames, lengths, _ = synthesize_with_rotations(params, settings)
+    return frames, lengths
+
+
+def synthesize_with_rotations(params: dict[str, np.ndarray],
+                              settings: DemoSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`synthesize` plus the local joint rotations ``(total_frames, 24, 3, 3)`` float64 that pose them."""
     lengths = params["length"]
     seq = np.repeat(np.arange(len(lengths)), lengths)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
@@ -235,7 +250,12 @@ def synthesize(params: dict[str, np.ndarray], settings: DemoSettings) -> tuple[n
     cos, sin = np.cos(per_frame["facing"])[:, None], np.sin(per_frame["facing"])[:, None]
     x, z = pos[..., 0], pos[..., 2]
     pos = np.stack([cos * x + sin * z, pos[..., 1], cos * z - sin * x], axis=-1)  # rotation about y
-    return pos.astype(np.float32), lengths.astype(np.int64)
+    mats = np.moveaxis(euler_matrices(angles), -1, 0).copy()  # (frames, joints, 3, 3)
+    c, s_ = np.cos(per_frame["facing"]), np.sin(per_frame["facing"])
+    facing = np.zeros((total, 3, 3))
+    facing[:, 0, 0], facing[:, 0, 2], facing[:, 1, 1], facing[:, 2, 0], facing[:, 2, 2] = c, s_, 1.0, -s_, c
+    mats[:, 0] = facing @ mats[:, 0]
+    return pos.astype(np.float32), lengths.astype(np.int64), mats
 
 
 def forward_kinematics(angles: np.ndarray, offsets: np.ndarray, parents) -> np.ndarray:

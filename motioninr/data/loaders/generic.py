@@ -5,9 +5,14 @@ The folder ``data.path`` holds ONE of two layouts, each with a ``labels.csv``:
 1. ``motions.npz``   one array per sample id, ``(frames, joints, 3)`` positions in metres
    ``skeleton.json`` ``{"joints": [names], "parents": [ints, -1 for the root], "fps": 30, "up": "y"}``
                      (``up`` optional: ``"y"`` default or ``"z"``)
+   optional, for rotations (both or neither):
+   ``rotations.npz`` one array per sample id, ``(frames, joints, 6)`` local joint rotations in the 6D
+                     representation (first two columns of each matrix; see motioninr/rotations.py)
+   ``"offsets"``     in skeleton.json: ``(joints, 3)`` rest offsets from each joint's parent, metres
 2. ``*.bvh``         one file per sample, id = file stem; every file shares one hierarchy and frame rate
    ``bvh.json``      optional, ``{"scale": 0.01, "up": "y"}``: positions are the file's unit times
                      ``scale`` (default 1.0, i.e. the files are in metres; use 0.01 for centimetres)
+   Rotations come from the rotation channels (any order), offsets from each file's OFFSETs.
 
 ``labels.csv`` has a header with columns ``id,action`` and optionally ``split`` (``train``/``test``);
 other columns are ignored. Class names are the sorted distinct actions. Z-up data is rotated to the
@@ -26,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from motioninr.data.bvh import BvhSkeleton, read_bvh
+from motioninr.data.bvh import BvhSkeleton, has_joint_translation, local_rotations, read_bvh
 from motioninr.data.dataset import RawDataset
 from motioninr.data.loaders._validate import _short, check_motion, check_same_joints, require_dir, require_file
 from motioninr.errors import DataError
@@ -54,23 +59,42 @@ def load(path: Path, settings: SourceSettings | None = None) -> RawDataset:
         raise DataError(f"{folder}: no motions.npz nor .bvh files; expected {LAYOUTS}")
     ids, actions, split = read_labels(require_file(folder / "labels.csv", "labels.csv with columns id,action[,split]"))
 
+    rotations, skeletons, rotation_notes = None, None, {}
     if npz.exists():
         motions, skel = _load_npz_layout(npz, require_file(folder / "skeleton.json", "skeleton.json with joints, parents, fps"))
         joint_names, parents, fps, up = skel["joints"], skel["parents"], skel["fps"], skel["up"]
         sources = {k: npz for k in motions}
         notes = {"layout": "motions.npz"}
+        rot_file = folder / "rotations.npz"
+        if rot_file.exists() != (skel.get("offsets") is not None):
+            raise DataError(f"{folder}: rotations.npz and the 'offsets' of skeleton.json come together; "
+                            f"found {'only rotations.npz' if rot_file.exists() else 'only offsets'}")
+        if rot_file.exists():
+            rotations = _load_rotations(rot_file, motions)
+            skeletons = {k: skel["offsets"] for k in motions}
+            rotation_notes = {"origin": "rotations.npz supplied with the data", "exact": False}
     else:
         options = _read_bvh_options(folder / "bvh.json")
-        motions, joint_names, parents, fps = _load_bvh_layout(bvhs, options["scale"])
+        motions, joint_names, parents, fps, rotations, skeletons, moving = _load_bvh_layout(bvhs, options["scale"])
         up = options["up"]
         sources = {f.stem: f for f in bvhs}
         notes = {"layout": "bvh", "bvh_scale": options["scale"]}
+        rotation_notes = {"origin": "BVH rotation channels (each joint's channels composed in their listed order)",
+                          "exact": not moving}
+        if moving:
+            rotation_notes["joint_translation"] = "non-root joints have position channels: bones change length"
 
     _match_ids(ids, sources, folder / "labels.csv")
     sequences = [motions[i] for i in ids]
+    if rotations is not None:
+        rotations = [rotations[i] for i in ids]
+        skeletons = [skeletons[i] for i in ids]
     if up == "z":
         sequences = [to_y_up(s) for s in sequences]
         notes["up_in_files"] = "z"
+        if rotations is not None:
+            for r in rotations:
+                r[:, 0] = Z_TO_Y @ r[:, 0]
     class_names = sorted(set(actions))
     index = {name: c for c, name in enumerate(class_names)}
     labels = np.array([index[a] for a in actions], dtype=np.int64)
@@ -78,7 +102,11 @@ def load(path: Path, settings: SourceSettings | None = None) -> RawDataset:
         sequences=sequences, labels=labels, ids=ids, class_names=class_names,
         joint_names=list(joint_names), parents=list(parents), fps=float(fps), source="generic",
         up="y", split=split, split_rule=SPLIT_RULE if split is not None else "none", notes=notes,
+        rotations=rotations, sequence_offsets=skeletons, rotation_notes=rotation_notes,
     )
+
+
+Z_TO_Y = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])  # the rotation of to_y_up
 
 
 def to_y_up(seq: np.ndarray) -> np.ndarray:
@@ -128,7 +156,7 @@ def read_labels(path: Path) -> tuple[list[str], list[str], list[str] | None]:
 def read_skeleton(path: Path) -> dict:
     """Read and check ``skeleton.json``: ``joints`` names, ``parents`` (a tree), ``fps`` > 0, ``up`` y|z."""
     raw = _read_json(path)
-    allowed = ("joints", "parents", "fps", "up")
+    allowed = ("joints", "parents", "fps", "up", "offsets")
     unknown = sorted(set(raw) - set(allowed))
     if unknown:
         raise DataError(f"{path}: unknown key {unknown[0]!r}; expected keys {', '.join(allowed)}")
@@ -152,7 +180,16 @@ def read_skeleton(path: Path) -> dict:
     up = raw.get("up", "y")
     if up not in UP_AXES:
         raise DataError(f"{path}: up {up!r}; expected one of {', '.join(map(repr, UP_AXES))}")
-    return {"joints": list(joints), "parents": list(parents), "fps": fps, "up": up}
+    offsets = raw.get("offsets")
+    if offsets is not None:
+        try:
+            offsets = np.asarray(offsets, dtype=np.float64)
+        except (TypeError, ValueError):
+            offsets = np.zeros(0)
+        if offsets.shape != (len(joints), 3) or not np.isfinite(offsets).all():
+            raise DataError(f"{path}: offsets of shape {offsets.shape}; expected {len(joints)} rows of 3 finite "
+                            "numbers (rest offset of each joint from its parent, metres)")
+    return {"joints": list(joints), "parents": list(parents), "fps": fps, "up": up, "offsets": offsets}
 
 
 def _load_npz_layout(npz: Path, skeleton_path: Path) -> tuple[dict[str, np.ndarray], dict]:
@@ -177,6 +214,29 @@ def _load_npz_layout(npz: Path, skeleton_path: Path) -> tuple[dict[str, np.ndarr
     return motions, skel
 
 
+def _load_rotations(path: Path, motions: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``rotations.npz``: one ``(frames, joints, 6)`` array per motion id -> rotation matrices per id."""
+    from motioninr.rotations import rot6d_to_matrix_np
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except Exception as exc:  # truncated zip, pickled objects, not an npz at all
+        raise DataError(f"{path}: unreadable .npz ({_short(exc)}); expected one (frames, joints, 6) array per sample id") from None
+    out = {}
+    for key, motion in motions.items():
+        if key not in arrays:
+            raise DataError(f"{path}: no entry {key!r}; expected one (frames, joints, 6) array per motion of motions.npz")
+        r = check_motion(arrays[key], f"{path}[{key!r}]", motion.shape[1], dims=6)
+        if len(r) != len(motion):
+            raise DataError(f"{path}[{key!r}]: {len(r)} frames but motions.npz has {len(motion)}; expected one rotation per frame")
+        out[key] = rot6d_to_matrix_np(r)
+    extra = sorted(set(arrays) - set(motions))
+    if extra:
+        raise DataError(f"{path}: entry {extra[0]!r} has no motion in motions.npz; expected the same ids")
+    return out
+
+
 def _read_bvh_options(path: Path) -> dict:
     """Optional ``bvh.json``: ``scale`` (file unit -> metres, default 1.0) and ``up`` (y|z, default y)."""
     if not path.exists():
@@ -192,8 +252,12 @@ def _read_bvh_options(path: Path) -> dict:
     return {"scale": scale, "up": up}
 
 
-def _load_bvh_layout(files: list[Path], scale: float) -> tuple[dict[str, np.ndarray], list[str], list[int], float]:
+def _load_bvh_layout(files: list[Path], scale: float):
+    """Positions, joint names, parents, fps, local rotations and offsets (per id) and whether joints translate."""
     motions: dict[str, np.ndarray] = {}
+    rotations: dict[str, np.ndarray] = {}
+    offsets: dict[str, np.ndarray] = {}
+    moving = False
     first = None
     for f in files:
         clip = read_bvh(f)
@@ -211,8 +275,11 @@ def _load_bvh_layout(files: list[Path], scale: float) -> tuple[dict[str, np.ndar
         if f.stem in motions:
             raise DataError(f"{f}: a second file with id {f.stem!r}; expected one file per id")
         motions[f.stem] = check_motion(clip.positions(scale), str(f), sk.num_joints)
+        rotations[f.stem] = local_rotations(sk, clip.motion)
+        offsets[f.stem] = sk.offsets * scale
+        moving = moving or has_joint_translation(sk)
     _, c0 = first
-    return motions, list(c0.skeleton.names), list(c0.skeleton.parents), c0.fps
+    return motions, list(c0.skeleton.names), list(c0.skeleton.parents), c0.fps, rotations, offsets, moving
 
 
 def _difference(sk: BvhSkeleton, ref: BvhSkeleton) -> str:

@@ -3,8 +3,9 @@
 A pickle of a dict with ``poses`` (list of ``(T, 72)`` SMPL axis-angle),
 ``joints3D`` (list of ``(T, 24, 3)`` joint positions in metres, y up, the same
 arrays as the Action2Motion ``.npy`` clips, in sorted file-name order) and
-``y`` (list of coarse labels 0..11). Only ``joints3D`` and ``y`` are used.
-The whole set is the training set (no test split); 20 fps as HumanAct12.
+``y`` (list of coarse labels 0..11). ``joints3D`` and ``y`` are required; ``poses``,
+when present, gives each joint's local rotation (see ``_smpl.py``; the root is turned into the
+frame of ``joints3D``). The whole set is the training set (no test split); 20 fps as HumanAct12.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from motioninr.data.dataset import RawDataset
+from motioninr.data.loaders._smpl import align_to_positions, smpl_local_rotations
 from motioninr.data.loaders._validate import check_motion, read_pickle, require_keys, require_sequence
 from motioninr.data.loaders.humanact12 import COARSE_CLASSES, FPS, NUM_JOINTS
 from motioninr.errors import DataError
@@ -38,8 +40,14 @@ def load(path: Path, settings) -> RawDataset:
             raise DataError(f"{file}: y[{i}] is {y!r}; expected an integer label in 0..{len(COARSE_CLASSES) - 1}")
         labels[i] = y
     sequences = [check_motion(j, f"{file}: joints3D[{i}]", NUM_JOINTS) for i, j in enumerate(joints)]
+    rotations, rotation_notes = None, {}
+    if "poses" in data:
+        poses = require_sequence(data["poses"], f"{file}: poses", len(joints), "one (frames, 72) array per joints3D entry")
+        rotations = [smpl_local_rotations(p, f"{file}: poses[{i}]", len(s)) for i, (p, s) in enumerate(zip(poses, sequences))]
+        rotations, rotation_notes = align_to_positions(sequences, rotations, SMPL_PARENTS)
+        rotation_notes = {"origin": "SMPL axis-angle poses of the pickle", "exact": False, **rotation_notes}
     return RawDataset(
         sequences=sequences, labels=labels, ids=[f"humanact12poses_{i:04d}" for i in range(len(sequences))],
         class_names=list(COARSE_CLASSES), joint_names=list(SMPL_JOINTS), parents=list(SMPL_PARENTS),
-        fps=FPS, source="humanact12poses", up="y",
+        fps=FPS, source="humanact12poses", up="y", rotations=rotations, rotation_notes=rotation_notes,
     )

@@ -15,6 +15,12 @@ saw them: VIBE's camera frame, x right, **y down**, z away from the camera, in
 metres. No axis is flipped, because the pretrained classifier was trained on
 these coordinates; ``up`` is therefore recorded as ``"-y"``.
 
+Rotations: when every kept track also has VIBE's ``pose`` (SMPL axis-angle, ``(T, 72)``), each
+of the 18 joints gets the rotation of the SMPL joint that carries its bones (``_smpl.py``). The 18
+joints are regressed from the SMPL mesh, not SMPL joints, so only the limb bones follow those
+rotations exactly; the torso bones are approximate and the FK residual in ``meta.json`` says by how
+much. If any kept track lacks ``pose`` the dataset stays positions-only (noted in ``notes``).
+
 Frame rate: VIBE estimates one pose per video frame and Action2Motion uses
 every frame, so sequences keep the NTU RGB+D video rate of 30 fps.
 """
@@ -27,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from motioninr.data.dataset import RawDataset
+from motioninr.data.loaders._smpl import smpl_local_rotations, vibe18_rotations
 from motioninr.data.loaders._validate import check_motion, read_lines, read_pickle, require_dir, require_keys
 from motioninr.errors import DataError
 from motioninr.skeleton import VIBE18_JOINTS, VIBE18_PARENTS, VIBE18_SELECTION
@@ -78,7 +85,7 @@ def load(path: Path, settings) -> RawDataset:
         raise DataError(f"{list_path}: empty list; expected one VIBE pickle path per line")
 
     selection = list(VIBE18_SELECTION)
-    sequences, labels, ids, skipped = [], [], [], []
+    sequences, labels, ids, skipped, rotations = [], [], [], [], []
     for entry in entries:
         file = path / entry
         label = action_label(entry, f"{list_path}: {entry}")
@@ -89,17 +96,28 @@ def load(path: Path, settings) -> RawDataset:
         track = require_keys(tracks[TRACK], ("joints3d",), f"{file}: track {TRACK}", _EXPECTED_PKL)
         joints = check_motion(track["joints3d"], f"{file}: track {TRACK} joints3d", VIBE_JOINTS)
         sequences.append(joints[:, selection])
+        rotations.append(None if "pose" not in track else
+                         vibe18_rotations(smpl_local_rotations(track["pose"], f"{file}: track {TRACK} pose", len(joints))))
         labels.append(label)
         ids.append(Path(entry).stem)
     if not sequences:
         raise DataError(f"{list_path}: none of the {len(entries)} listed pickles has track {TRACK}; expected VIBE outputs")
 
+    rotation_notes: dict = {}
+    if all(r is not None for r in rotations):
+        rotation_notes = {"origin": "VIBE SMPL axis-angle pose, mapped to the 18 joints (torso approximate)",
+                          "exact": False,
+                          "root_frame": "VIBE's camera frame, the frame of joints3d (no alignment needed)"}
+    else:
+        rotations = None
     return RawDataset(
         sequences=sequences, labels=np.asarray(labels), ids=ids, class_names=list(CLASS_NAMES),
         joint_names=list(VIBE18_JOINTS), parents=list(VIBE18_PARENTS), fps=FPS, source="ntu13", up="-y",
+        rotations=rotations, rotation_notes=rotation_notes,
         notes={
             "coordinates": "VIBE camera frame as the published NTU13 evaluators saw it (x right, y down)",
             "skipped_without_track_1": len(skipped),
+            **({} if rotations is not None else {"rotations": "none: some kept track has no 'pose'"}),
             **({"skipped_examples": skipped[:10]} if skipped else {}),
         },
     )

@@ -22,6 +22,10 @@ ACTOR also drops training videos shorter than 3/4 of its fixed crop length;
 that filter belongs to training (``data.min_length`` is the equivalent here).
 Videos left with no frame are skipped and counted in ``notes``.
 
+Rotations: when ``vibe_cache_refined.pkl`` has VIBE's ``pose`` list (SMPL axis-angle), each of
+the 18 joints gets the rotation of the SMPL joint that carries its bones (``_smpl.py``; the torso
+is approximate, its size is the FK residual in ``meta.json``); side c2 turns the root rotation too.
+
 Coordinates stay in VIBE's camera frame (x right, **y down**), as ACTOR and
 its evaluator used them, so ``up`` is ``"-y"``. VIBE gives one pose per video
 frame: 30 fps.
@@ -35,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from motioninr.data.dataset import RawDataset
+from motioninr.data.loaders._smpl import smpl_local_rotations, vibe18_rotations
 from motioninr.data.loaders._validate import (
     check_motion, read_lines, read_pickle, require_dir, require_keys, require_sequence,
 )
@@ -132,9 +137,13 @@ def load(path: Path, settings) -> RawDataset:
     joints_all = require_sequence(vibe["joints3d"], f"{vibe_path}: joints3d", n, "one entry per line of info/names.txt")
     globtrans = require_sequence(read_pickle(glob_path, _GLOB), str(glob_path), n, "one entry per line of info/names.txt")
 
+    poses = None
+    if "pose" in vibe:
+        poses = require_sequence(vibe["pose"], f"{vibe_path}: pose", n, "one entry per line of info/names.txt")
+
     selection = list(VIBE18_SELECTION)
     train = set(TRAIN_SUBJECTS)
-    sequences, labels, ids, split = [], [], [], []
+    sequences, labels, ids, split, rotations = [], [], [], [], []
     skipped_view, skipped_empty = 0, 0
     for i, name in enumerate(names):
         action, view, subject, side = parse_name(name, f"{names_path}: line {i + 1}")
@@ -149,20 +158,31 @@ def load(path: Path, settings) -> RawDataset:
         frames = min(int(counts[i]), len(joints))
         joints = joints[:frames, selection]
         trans = _translation(globtrans[i], f"{glob_path}: entry {i} ({name})", frames)
+        mats = None
+        if poses is not None:
+            mats = vibe18_rotations(smpl_local_rotations(poses[i], f"{vibe_path}: pose[{i}] ({name})", frames))
         if side == 2:
             rot = front_rotation(view)
             joints, trans = joints @ rot.T, trans @ rot.T
+            if mats is not None:
+                mats[:, 0] = rot.astype(np.float64) @ mats[:, 0]
         sequences.append(joints + trans[:, None])
+        rotations.append(mats)
         labels.append(action)
         ids.append(Path(name).name.removesuffix("_color.avi"))
         split.append("train" if subject in train else "test")
     if not sequences:
         raise DataError(f"{names_path}: no usable video (all skipped); expected UESTC videos with frames")
+    rotation_notes = {}
+    if poses is not None:
+        rotation_notes = {"origin": "VIBE SMPL axis-angle pose, mapped to the 18 joints (torso approximate)",
+                          "exact": False,
+                          "root_frame": "VIBE's camera frame, the frame of joints3d (no alignment needed)"}
 
     return RawDataset(
         sequences=sequences, labels=np.asarray(labels), ids=ids, class_names=list(CLASS_NAMES),
         joint_names=list(VIBE18_JOINTS), parents=list(VIBE18_PARENTS), fps=FPS, source="uestc", up="-y",
-        split=split,
+        split=split, rotations=rotations if poses is not None else None, rotation_notes=rotation_notes,
         split_rule=(
             f"cross-subject (ACTOR): subjects {', '.join(map(str, TRAIN_SUBJECTS))} train, "
             f"the other {NUM_SUBJECTS - len(TRAIN_SUBJECTS)} of 1..{NUM_SUBJECTS} test"
