@@ -49,13 +49,14 @@ class GMMSampler:
 
     A request uses the bin of its action whose midpoint is nearest to its length;
     lengths outside the action's training lengths use the nearest bin and warn once.
+    A bank over beta only composes every sampled beta with its action's mean alpha.
     """
 
     name = "gmm"
 
     def __init__(self, bank: MixtureBank):
         self.bank = bank
-        self.code_dim = bank.code_dim
+        self.code_dim = bank.output_dim
         self._warned = False
 
     def sample(self, actions, lengths, rng: np.random.Generator) -> np.ndarray:
@@ -72,11 +73,11 @@ class GMMSampler:
                 stacklevel=2,
             )
             self._warned = True
-        out = np.empty((len(actions), self.code_dim), dtype=np.float32)
+        out = np.empty((len(actions), self.bank.code_dim), dtype=np.float32)
         for b in np.unique(bins):
             sel = np.flatnonzero(bins == b)
             out[sel] = self.bank.sample_bin(int(b), len(sel), rng)
-        return out
+        return self.bank.compose_codes(out, actions).astype(np.float32)
 
 
 class MemorizeSampler:
@@ -264,8 +265,11 @@ class GenerateSettings:
     baselines: extra samplers written under the ``variable`` protocol
     length:    frames per motion of the ``fixed`` protocol
     per_class: motions per action of the ``uniform`` protocol
-    replications: independent draws of every set, stacked; each motion's draw is in the
-              file's ``replication`` array (written when > 1)
+    replications: independent draws of every set (fresh codes and motions each), stacked; each
+              motion's draw is in the file's ``replication`` array (written when > 1). The evaluation's
+              replication r scores draw r (official: 20 generated sets, ``test_metrics.py: evaluate``)
+    fixed_mixture: class (official): the fixed protocol samples the length-agnostic mixture of each
+              class (``class_gmm``); bins: the length bin whose midpoint is nearest to ``length``
     """
 
     sampler: Literal["gmm", "memorize", "gaussian"] = "gmm"
@@ -273,7 +277,8 @@ class GenerateSettings:
     baselines: tuple[Literal["gmm", "memorize", "gaussian"], ...] = ("memorize",)
     length: int = 60
     per_class: int = 20
-    replications: int = 1
+    replications: int = 20
+    fixed_mixture: Literal["class", "bins"] = "class"
     seed: int = 0
     device: str = "auto"
 
@@ -298,15 +303,27 @@ def output_seed(seed: int, sampler: str, protocol: str) -> np.random.Generator:
 
 
 def generate_outputs(model, settings: GenerateSettings, bank: MixtureBank | None,
-                     draws: CodeDraws | None) -> dict[str, tuple[MotionSet, np.ndarray, dict]]:
-    """Every ``<sampler>_<protocol>`` set of the plan: motions, replication ``(sequences,)`` and metadata entry."""
+                     draws: CodeDraws | None, class_bank: MixtureBank | None = None
+                     ) -> dict[str, tuple[MotionSet, np.ndarray, dict]]:
+    """Every ``<sampler>_<protocol>`` set of the plan: motions, replication ``(sequences,)`` and metadata entry.
+
+    ``class_bank``: the length-agnostic mixtures the ``gmm`` sampler uses under the fixed protocol
+    (``fixed_mixture: class``)."""
     labels = np.asarray(model.train_labels, dtype=np.int64)
     lengths = np.asarray(model.train_lengths, dtype=np.int64)
     samplers: dict[str, object] = {}
     out = {}
     for sampler_name, protocol in settings.plan():
-        if sampler_name not in samplers:
-            samplers[sampler_name] = make_sampler(sampler_name, bank, draws)
+        key = sampler_name
+        if sampler_name == "gmm" and protocol == "fixed" and settings.fixed_mixture == "class":
+            key = "gmm_class"
+            if key not in samplers:
+                if class_bank is None:
+                    raise DataError("generate.fixed_mixture: got 'class', but the length-agnostic mixtures "
+                                    "(models/gmm/class_gmm.npz) are missing; run `dvc repro fit-gmm`")
+                samplers[key] = GMMSampler(class_bank)
+        if key not in samplers:
+            samplers[key] = make_sampler(sampler_name, bank, draws)
         rng = output_seed(settings.seed, sampler_name, protocol)
         actions, req_lengths, replication = [], [], []
         for r in range(settings.replications):
@@ -316,13 +333,15 @@ def generate_outputs(model, settings: GenerateSettings, bank: MixtureBank | None
             req_lengths.append(n)
             replication.append(np.full(len(a), r, dtype=np.int64))
         name = f"{sampler_name}_{protocol}"
-        motions = generate_motions(model, samplers[sampler_name], np.concatenate(actions),
+        motions = generate_motions(model, samplers[key], np.concatenate(actions),
                                    np.concatenate(req_lengths), rng, prefix=name)
         info = {"path": f"{name}.npz", "sampler": sampler_name, "protocol": protocol,
                 "sequences": len(motions), "frames": int(motions.lengths.sum()),
                 "replications": settings.replications}
         if protocol == "fixed":
             info["length"] = settings.length
+            if sampler_name == "gmm":
+                info["mixture"] = settings.fixed_mixture
         if protocol == "uniform":
             info["per_class"] = settings.per_class
         out[name] = (motions, np.concatenate(replication), info)

@@ -47,20 +47,35 @@ def describe_motions(path: Path) -> list[str]:
 def describe_model(path: Path) -> list[str]:
     from motioninr.model import load_model
 
+    import torch
+
+    from motioninr.codes import code_sigma_ratio
+
     model = load_model(path)
     s = model.settings
     params = sum(p.numel() for p in model.parameters())
+    post = model.posteriors()
+    sigma = torch.zeros_like(post["seq_mu"]) if post["seq_logvar"] is None else torch.exp(0.5 * post["seq_logvar"])
+    ratio = code_sigma_ratio(post["seq_mu"].numpy(), sigma.numpy())
     return [f"model {path}: {s.decoder} decoder, {params:,} parameters, code {model.code_dim} "
             f"(beta {s.seq_code_dim} + alpha {s.act_code_dim}, {s.action_code}), time code {s.time_dim}",
             f"  {model.num_samples} training sequences, {model.num_classes} classes "
-            f"({', '.join(model.class_names)}), {model.fps:g} fps"]
+            f"({', '.join(model.class_names)}), {model.fps:g} fps",
+            f"  code_sigma_ratio {ratio:.3f} (median posterior sigma of beta / mean spread of the beta means; "
+            f"about 0 means point codes)"]
 
 
 def describe_gmm(folder: Path) -> list[str]:
     from motioninr.gmm import MixtureBank
 
+    from motioninr.gmm import CLASS_BANK
+
     report = MixtureBank.load(folder).report()
     lines = [f"mixtures {folder}: " + ", ".join(f"{k} {v}" for k, v in report.items() if not isinstance(v, (list, dict)))]
+    if (folder / f"{CLASS_BANK}.npz").is_file():
+        fixed = MixtureBank.load(folder, CLASS_BANK)
+        lines.append(f"  fixed-length protocol: {fixed.num_bins} length-agnostic mixtures, "
+                     f"{fixed.components_per_bin:.2f} components each")
     return lines
 
 

@@ -90,7 +90,9 @@ class ModelSettings:
     seq_variational / act_variational: Gaussian codes (mean + log-variance) or plain points.
     action_code: ``concat`` (c = [beta, alpha]) or ``add`` (c = beta + alpha, equal sizes).
     time_dim / time_base: size and base of the sinusoidal time code (official: 256, 10000).
-    code_init_std: initial spread of the code means; variational codes start with this std too.
+    code_init_std: initial spread of the code means (official: 0, every mean starts at zero).
+    logvar_init: initial log-variance of variational codes (official ``logvar_scale`` 1, a std of 1.65);
+        null starts them at ``2 ln code_init_std``, as narrow as the means' spread.
     """
 
     decoder: Literal["mlp", "transformer"] = "mlp"
@@ -102,6 +104,7 @@ class ModelSettings:
     time_dim: int = 64
     time_base: float = 10000.0
     code_init_std: float = 0.01
+    logvar_init: float | None = 1.0
     mlp: MLPSettings = field(default_factory=MLPSettings)
     transformer: TransformerSettings = field(default_factory=TransformerSettings)
 
@@ -118,7 +121,11 @@ class ModelSettings:
         require(self.time_dim >= 2 and self.time_dim % 2 == 0, f"{where}.time_dim", self.time_dim,
                 "an even integer >= 2")
         require(self.time_base > 1.0, f"{where}.time_base", self.time_base, "a number > 1")
-        require(self.code_init_std > 0.0, f"{where}.code_init_std", self.code_init_std, "a positive number")
+        if self.logvar_init is None:
+            require(self.code_init_std > 0.0, f"{where}.code_init_std", self.code_init_std,
+                    "a positive number (the log-variances start at 2 ln code_init_std when logvar_init is null)")
+        else:
+            require(self.code_init_std >= 0.0, f"{where}.code_init_std", self.code_init_std, "a number >= 0")
         if self.decoder == "transformer":
             require(self.code_dim % self.transformer.heads == 0, f"{where}.transformer.heads",
                     self.transformer.heads, f"a divisor of the composed code size {self.code_dim}")
@@ -145,10 +152,11 @@ class CodeTable(nn.Module):
     batch used), so an optimiser can treat every row as its own parameter.
     """
 
-    def __init__(self, rows: int, dim: int, variational: bool, init_std: float):
+    def __init__(self, rows: int, dim: int, variational: bool, init_std: float, logvar_init: float | None = None):
         super().__init__()
         self.mu = nn.Parameter(torch.randn(rows, dim) * init_std)
-        logvar = nn.Parameter(torch.full((rows, dim), 2.0 * math.log(init_std))) if variational else None
+        start = 2.0 * math.log(init_std) if logvar_init is None else float(logvar_init)
+        logvar = nn.Parameter(torch.full((rows, dim), start)) if variational else None
         self.register_parameter("logvar", logvar)
 
     @classmethod
@@ -306,8 +314,8 @@ class MotionINR(nn.Module):
         self.register_buffer("std", std, persistent=False)
 
         s = settings
-        self.seq_codes = CodeTable(self.num_samples, s.seq_code_dim, s.seq_variational, s.code_init_std)
-        self.act_codes = CodeTable(self.num_classes, s.act_code_dim, s.act_variational, s.code_init_std)
+        self.seq_codes = CodeTable(self.num_samples, s.seq_code_dim, s.seq_variational, s.code_init_std, s.logvar_init)
+        self.act_codes = CodeTable(self.num_classes, s.act_code_dim, s.act_variational, s.code_init_std, s.logvar_init)
         self.time_code = TimeCode(s.time_dim, s.time_base)
         out_dim = self.num_joints * 3
         if s.decoder == "mlp":
