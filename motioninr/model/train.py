@@ -214,6 +214,16 @@ def clip_grad_norm(params, max_norm: float, norm: Tensor | None = None) -> Tenso
     return norm
 
 
+def updates_per_epoch(settings: TrainSettings, sequences: int) -> dict[str, int]:
+    """Optimiser steps one epoch over ``sequences`` training sequences takes: ``{"codes": n, "decoder": m}``
+    (a joint step counts for both)."""
+    s = settings
+    batches = -(-sequences // s.batch_size)
+    if s.schedule == "joint":
+        return {"codes": batches, "decoder": batches}
+    return {"codes": batches * s.code_epochs, "decoder": (1 if s.aggregate_per_epoch else batches) * s.decoder_epochs}
+
+
 def reconstruction_loss(pred: Tensor, target: Tensor, batch: int, values: int, reduction: str) -> Tensor:
     """The reconstruction term of the loss for decoded frames ``pred`` against ``target`` (both ``(frames, D)``).
 
@@ -337,13 +347,8 @@ class Trainer:
         return start.repeat_interleave(counts, output_size=total) + within, counts
 
     def updates_per_epoch(self) -> dict[str, int]:
-        """Optimiser steps one epoch takes: ``{"codes": n, "decoder": m}`` (a joint step counts for both)."""
-        s = self.settings
-        batches = -(-self.model.num_samples // s.batch_size)
-        if s.schedule == "joint":
-            return {"codes": batches, "decoder": batches}
-        return {"codes": batches * s.code_epochs,
-                "decoder": (1 if s.aggregate_per_epoch else batches) * s.decoder_epochs}
+        """Optimiser steps one epoch takes: see :func:`updates_per_epoch`."""
+        return updates_per_epoch(self.settings, self.model.num_samples)
 
     def decoded_frames(self, index: Tensor) -> int:
         """How many frames a step decodes for sequences ``index (batch,)`` (all of them, whichever process)."""
