@@ -67,11 +67,15 @@ PLANS: dict[str, dict] = {
     "sweep": {
         "folder": "docs/sweep",
         "document": "docs/fidelity.md",
+        # KL weight of beta (training) x memorisation guard (fit-gmm onward); the demo's default first
         "experiments": {
-            f"kl{label}-guard-{guard}": {"train.kl_seq_weight": weight, "gmm.guard_reference": reference,
-                                          "gmm.guard": strength}
-            for label, weight in (("3e-5", 3e-5), ("1.25e-4", 1.25e-4), ("5e-4", 5e-4))
-            for guard, reference, strength in (("draws", "draws", 0.1), ("means", "means", 0.1), ("off", "draws", 0))
+            "kl1.25e-4-guard-draws": {"train.kl_seq_weight": 1.25e-4, "gmm.guard_reference": "draws", "gmm.guard": 0.1},
+            "kl1.25e-4-guard-means": {"train.kl_seq_weight": 1.25e-4, "gmm.guard_reference": "means", "gmm.guard": 0.1},
+            "kl1.25e-4-guard-off": {"train.kl_seq_weight": 1.25e-4, "gmm.guard_reference": "draws", "gmm.guard": 0},
+            "kl3e-5-guard-draws": {"train.kl_seq_weight": 3e-5, "gmm.guard_reference": "draws", "gmm.guard": 0.1},
+            "kl3e-5-guard-off": {"train.kl_seq_weight": 3e-5, "gmm.guard_reference": "draws", "gmm.guard": 0},
+            "kl5e-4-guard-draws": {"train.kl_seq_weight": 5e-4, "gmm.guard_reference": "draws", "gmm.guard": 0.1},
+            "kl5e-4-guard-off": {"train.kl_seq_weight": 5e-4, "gmm.guard_reference": "draws", "gmm.guard": 0},
         },
     },
 }
