@@ -228,8 +228,11 @@ def protocol_requests(protocol: str, train_labels, train_lengths, num_classes: i
     raise SettingsError(f"protocol: got {protocol!r}, expected one of {', '.join(PROTOCOLS)}")
 
 
-def decode_codes(model, codes: np.ndarray, lengths: np.ndarray, fps: float | None = None) -> np.ndarray:
-    """Decode codes ``(n, code_dim)`` into packed frames ``(sum(lengths), joints, 3)`` float32, metres."""
+def decode_codes(model, codes: np.ndarray, lengths: np.ndarray, fps: float | None = None,
+                 starts: np.ndarray | None = None) -> np.ndarray:
+    """Decode codes ``(n, code_dim)`` into packed frames ``(sum(lengths), joints, 3)`` float32, metres.
+
+    ``starts (n,)``: time index of each motion's first frame (default 0)."""
     import torch
 
     codes = np.ascontiguousarray(codes, dtype=np.float32)
@@ -238,20 +241,40 @@ def decode_codes(model, codes: np.ndarray, lengths: np.ndarray, fps: float | Non
         device = next(model.parameters()).device
     except (AttributeError, StopIteration):
         device = torch.device("cpu")
+    extra = {} if starts is None else {"starts": torch.as_tensor(np.asarray(starts, dtype=np.float32))}
     with torch.no_grad():
-        frames = model.decode(torch.from_numpy(codes).to(device), torch.from_numpy(lengths), fps=fps)
+        frames = model.decode(torch.from_numpy(codes).to(device), torch.from_numpy(lengths), fps=fps, **extra)
     return frames.detach().float().cpu().numpy()
 
 
+def crop_times(lengths: np.ndarray, crop: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The official Transformer's variable protocol (``sample_latent`` with ``get_subsequence``): for each
+    requested length L, ``crop`` frames at the time indices of a random crop of a training sequence of
+    length L: start uniform in ``[0, L - crop)`` when L > crop, else 0. Returns ``(lengths, starts)``."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    starts = np.zeros(len(lengths), dtype=np.int64)
+    longer = lengths > crop
+    starts[longer] = np.floor(rng.random(int(longer.sum())) * (lengths[longer] - crop)).astype(np.int64)
+    return np.full(len(lengths), crop, dtype=np.int64), starts
+
+
 def generate_motions(model, sampler, actions, lengths, rng: np.random.Generator, prefix: str = "gen",
-                     fps: float | None = None) -> MotionSet:
-    """Sample codes for the requests and decode them: a MotionSet of exactly the requested lengths, metres."""
+                     fps: float | None = None, time_start: int = 0, crop: int | None = None) -> MotionSet:
+    """Sample codes for the requests and decode them: a MotionSet of exactly the requested lengths, metres.
+
+    ``time_start``: time index of every motion's first frame (0: the training indices; the official
+    evaluation decodes from 1). ``crop``: decode only ``crop`` frames of each request, at the times
+    of a random crop of its length (:func:`crop_times`); codes are still sampled for the full length."""
     actions, lengths = _requests(actions, lengths)
     if len(actions) and (actions.min() < 0 or actions.max() >= model.num_classes):
         bad = int(actions[(actions < 0) | (actions >= model.num_classes)][0])
         raise SettingsError(f"action: got {bad}, expected an index in [0, {model.num_classes})")
     codes = sampler.sample(actions, lengths, rng)
-    frames = decode_codes(model, codes, lengths, fps=fps)
+    starts = np.zeros(len(lengths), dtype=np.int64)
+    if crop is not None:
+        lengths, starts = crop_times(lengths, crop, rng)
+    starts = starts + int(time_start)
+    frames = decode_codes(model, codes, lengths, fps=fps, starts=None if not starts.any() else starts)
     ids = np.array([f"{prefix}_{i:05d}" for i in range(len(actions))])
     return MotionSet(frames=frames, lengths=lengths, labels=actions, ids=ids)
 
@@ -270,6 +293,10 @@ class GenerateSettings:
               replication r scores draw r (official: 20 generated sets, ``test_metrics.py: evaluate``)
     fixed_mixture: class (official): the fixed protocol samples the length-agnostic mixture of each
               class (``class_gmm``); bins: the length bin whose midpoint is nearest to ``length``
+    time_start: time index of a generated motion's first frame: 0 (the training indices) or 1 (the
+              official evaluation's ``arange(1, T + 1)``, one frame later than training)
+    crop_times: null, or the variable protocol of the official Transformer: decode this many frames
+              (60) at the time indices of a random crop of the matched training length
     """
 
     sampler: Literal["gmm", "memorize", "gaussian"] = "gmm"
@@ -279,6 +306,8 @@ class GenerateSettings:
     per_class: int = 20
     replications: int = 20
     fixed_mixture: Literal["class", "bins"] = "class"
+    time_start: int = 0
+    crop_times: int | None = None
     seed: int = 0
     device: str = "auto"
 
@@ -289,6 +318,9 @@ class GenerateSettings:
         require(self.length >= 1, f"{where}.length", self.length, "a positive number of frames")
         require(self.per_class >= 1, f"{where}.per_class", self.per_class, "a positive count")
         require(self.replications >= 1, f"{where}.replications", self.replications, "a positive count")
+        require(self.time_start >= 0, f"{where}.time_start", self.time_start, "a time index >= 0 (official 1)")
+        require(self.crop_times is None or self.crop_times >= 1, f"{where}.crop_times", self.crop_times,
+                "null or a positive number of frames (official Transformer: 60)")
 
     def plan(self) -> list[tuple[str, str]]:
         """``(sampler, protocol)`` pairs to write, the method's first."""
@@ -333,8 +365,10 @@ def generate_outputs(model, settings: GenerateSettings, bank: MixtureBank | None
             req_lengths.append(n)
             replication.append(np.full(len(a), r, dtype=np.int64))
         name = f"{sampler_name}_{protocol}"
+        crop = settings.crop_times if protocol == "variable" else None
         motions = generate_motions(model, samplers[key], np.concatenate(actions),
-                                   np.concatenate(req_lengths), rng, prefix=name)
+                                   np.concatenate(req_lengths), rng, prefix=name,
+                                   time_start=settings.time_start, crop=crop)
         info = {"path": f"{name}.npz", "sampler": sampler_name, "protocol": protocol,
                 "sequences": len(motions), "frames": int(motions.lengths.sum()),
                 "replications": settings.replications}

@@ -47,4 +47,6 @@ exec dvc exp run \
   -S train.grad_clip=2.0 \
   -S train.threads=0 \
   -S train.checkpoint_every=100 \
+  -S generate.time_start=1 \
+  -S generate.crop_times=60 \
   "$@"

@@ -271,3 +271,35 @@ def test_every_test_named_in_the_fidelity_doc_exists():
     for path, name in named:
         source = (ROOT / path).read_text()
         assert re.search(rf"^def {name}\(", source, re.M), f"{path}::{name} named in docs/fidelity.md does not exist"
+
+
+# ----------------------------------------------------------------------------- generation time indices
+
+def test_time_start_and_crop_times_follow_the_official_decoding(processed_dir):
+    """Official evaluation decodes frames 1..T (time_start 1; ours 0, the training indices); the official
+    Transformer's variable protocol decodes 60 frames at the times of a random crop (crop_times)."""
+    from motioninr.generation import MemorizeSampler, crop_times, generate_motions
+
+    model, data, _ = setup(processed_dir)
+    model.eval()
+    c = torch.randn(2, model.code_dim)
+    whole = model.decode(c, torch.tensor([9, 9]))
+    shifted = model.decode(c, torch.tensor([5, 4]), starts=torch.tensor([3, 1]))
+    assert torch.allclose(shifted[:5], whole[3:8], atol=1e-6) and torch.allclose(shifted[5:], whole[10:14], atol=1e-6)
+
+    lengths, starts = crop_times(np.array([30, 100, 61, 60]), 60, np.random.default_rng(0))
+    assert lengths.tolist() == [60] * 4 and starts[0] == 0 and starts[3] == 0 and starts[2] == 0
+    assert 0 <= starts[1] < 40
+    sampler = MemorizeSampler(model.posteriors()["seq_mu"].numpy(), np.zeros(len(data)), data.lengths)
+    sampler.codes = np.concatenate([sampler.codes, np.repeat(model.posteriors()["act_mu"].numpy()[:1],
+                                                             len(data), 0)], axis=1)
+    sampler.code_dim = model.code_dim
+    actions, req = np.zeros(3, dtype=np.int64), np.array([20, 30, 40])
+    zero = generate_motions(model, sampler, actions, req, np.random.default_rng(0))
+    one = generate_motions(model, sampler, actions, req, np.random.default_rng(0), time_start=1)
+    assert zero.lengths.tolist() == one.lengths.tolist() == [20, 30, 40]
+    assert not np.allclose(zero.frames, one.frames)
+    cropped = generate_motions(model, sampler, actions, req, np.random.default_rng(0), crop=25)
+    assert cropped.lengths.tolist() == [25, 25, 25]
+    defaults = GenerateSettings()
+    assert (defaults.time_start, defaults.crop_times) == (0, None)

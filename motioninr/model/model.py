@@ -376,15 +376,18 @@ class MotionINR(nn.Module):
         return torch.cat([rep[:, :1], rep[:, 1:] + rep[:, :1]], dim=1)
 
     @torch.no_grad()
-    def decode(self, c: Tensor, lengths: Tensor, fps: float | None = None, max_frames: int = 32768) -> Tensor:
+    def decode(self, c: Tensor, lengths: Tensor, fps: float | None = None, max_frames: int = 32768,
+               starts: Tensor | None = None) -> Tensor:
         """Motions of composed codes ``c (batch, code_dim)`` with ``lengths (batch,)`` frames each.
 
         Returns packed absolute positions in metres ``(lengths.sum(), joints, 3)`` on the CPU,
         sequences in batch order. ``fps=None`` decodes at the training frame rate; another rate
-        evaluates the time code at times ``k * train_fps / fps`` for frame k. Sequences are decoded
-        in chunks of at most about ``max_frames`` frames.
+        evaluates the time code at times ``k * train_fps / fps`` for frame k. ``starts (batch,)``:
+        the time index (in training frames) of each sequence's first frame (default 0, the
+        training time indices). Sequences are decoded in chunks of at most about ``max_frames`` frames.
         """
         lengths = torch.as_tensor(lengths, dtype=torch.long).cpu()
+        starts = torch.zeros(len(lengths)) if starts is None else torch.as_tensor(starts, dtype=torch.float32).cpu()
         if c.ndim != 2 or c.shape[1] != self.code_dim or len(c) != len(lengths):
             raise ValueError(f"c must be (batch, {self.code_dim}) with one length per row, got {tuple(c.shape)} "
                              f"and {len(lengths)} lengths")
@@ -399,7 +402,8 @@ class MotionINR(nn.Module):
             chunk = lengths[start:stop].to(self.device)
             first = torch.cumsum(chunk, 0) - chunk
             frame = torch.arange(int(chunk.sum()), device=self.device) - first.repeat_interleave(chunk)
-            x = self(c[start:stop].to(self.device, torch.float32), frame.float() * step, chunk)
+            offset = starts[start:stop].to(self.device).repeat_interleave(chunk)
+            x = self(c[start:stop].to(self.device, torch.float32), frame.float() * step + offset, chunk)
             out.append(self.to_metres(x).cpu())
             start = stop
         return torch.cat(out) if out else torch.zeros(0, self.num_joints, 3)
