@@ -31,6 +31,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,7 +124,9 @@ def run_plan(plan: str, only: list[str] | None = None) -> None:
             cmd = [sys.executable, "-m", "dvc", "exp", "run", "-n", f"{plan}-{name}"]
             for key, value in overrides.items():
                 cmd += ["-S", f"{key}={_value(value)}"]
+            start = time.perf_counter()
             _run(cmd)
+            print(f"{plan}/{name}: dvc exp run took {time.perf_counter() - start:.1f} s", flush=True)
             out = folder / name
             if out.exists():
                 shutil.rmtree(out)
