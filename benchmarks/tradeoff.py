@@ -11,8 +11,10 @@ For every experiment the script runs ``dvc exp run -S ...`` in the workspace (pa
 plus the experiment's overrides), then copies ``metrics/evaluate/<set>.json`` to
 ``<folder>/<name>/<set>.json`` and writes ``<folder>/<name>/summary.json`` (overrides, training
 reconstruction error, code_sigma_ratio, mixture components per bin). Afterwards params.yaml,
-dvc.lock and the metrics, plots and dvclive files are put back as they were and ``dvc checkout``
-restores the outputs, so the workspace is unchanged.
+dvc.lock and the metrics, plots and dvclive files are put back as they were. The cached outputs
+(models, data) stay those of the last experiment: no ``dvc checkout``, which would also remove the
+training checkpoint (a persistent output) that lets the next run skip training when only the
+mixtures change; ``dvc checkout`` or ``dvc repro`` restores them.
 
     python benchmarks/tradeoff.py run tradeoff     # run the experiments, then write the table
     python benchmarks/tradeoff.py table tradeoff   # only rewrite the table from the committed files
@@ -146,7 +148,8 @@ def run_plan(plan: str, only: list[str] | None = None) -> None:
             elif (saved / name).is_file():
                 shutil.copy2(saved / name, target)
         shutil.rmtree(saved)
-        _run([sys.executable, "-m", "dvc", "checkout", "--quiet"])
+    print("params.yaml, dvc.lock and the metrics, plots and dvclive files are back as they were; the cached "
+          "outputs are the last experiment's (`dvc checkout` or `dvc repro` brings back the workspace's)", flush=True)
     write_table(plan)
 
 
