@@ -16,6 +16,9 @@ dvc.lock and the metrics, plots and dvclive files are put back as they were. The
 training checkpoint (a persistent output) that lets the next run skip training when only the
 mixtures change; ``dvc checkout`` or ``dvc repro`` restores them.
 
+Run it on a committed branch and do not commit while it runs: ``dvc exp run`` puts the branch back
+on the commit it started from when each experiment ends (changes stay in the working tree).
+
     python benchmarks/tradeoff.py run tradeoff     # run the experiments, then write the table
     python benchmarks/tradeoff.py table tradeoff   # only rewrite the table from the committed files
     python benchmarks/tradeoff.py run sweep --only kl1e-4-guard-draws
