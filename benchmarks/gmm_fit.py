@@ -39,7 +39,9 @@ def synthetic_draws(samples: int = 1190, draws: int = 50, classes: int = 12, hal
     codes = (means[sample] + sigma * rng.standard_normal((len(sample), 2 * half_dim))).astype(np.float32)
     return CodeDraws(codes=codes, sample=sample, sample_ids=[f"s{i:04d}" for i in range(samples)],
                      sample_labels=labels, sample_lengths=lengths, sample_codes=means,
-                     class_names=[f"class{c}" for c in range(classes)])
+                     class_names=[f"class{c}" for c in range(classes)], betas=codes[:, :half_dim],
+                     sample_betas=beta.astype(np.float32), sample_beta_sigma=np.full_like(beta, sigma),
+                     class_alphas=action.astype(np.float32))
 
 
 def main() -> None:
@@ -47,10 +49,12 @@ def main() -> None:
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--sigma", type=float, default=0.3, help="posterior std per code dimension")
     parser.add_argument("--components", type=int, default=15)
+    parser.add_argument("--space", choices=["beta", "composed"], default="beta",
+                        help="mixtures over beta (official, 128-d) or the composed codes (256-d)")
     args = parser.parse_args()
     draws = synthetic_draws(sigma=args.sigma)
     settings = GMMSettings(components=args.components, covariance="full", min_population=50, min_window=10,
-                           n_jobs=args.n_jobs)
+                           n_jobs=args.n_jobs, space=args.space)
     start = time.perf_counter()
     bank = fit_mixtures(draws, settings)
     seconds = time.perf_counter() - start

@@ -12,6 +12,14 @@ sequences and ``draws`` codes each (``rows = samples * draws``)::
     sample_lengths (samples,) int64
     sample_codes   (samples, code_dim) float32  posterior mean codes (the training codes)
     class_names    (classes,) str
+    betas          (rows, seq_code_dim) float32    the beta part of every draw (the space the official
+                                                   mixtures are fitted in)
+    sample_betas   (samples, seq_code_dim) float32 posterior means of beta
+    sample_beta_sigma (samples, seq_code_dim) float32 posterior standard deviations of beta (0: points)
+    class_alphas   (classes, act_code_dim) float32 posterior means of alpha (what generation composes with)
+    compose        () str                          how beta and alpha compose: concat | add
+
+The last five are optional (a file without them only supports mixtures over the composed codes).
 
 No pickled objects: every array is numeric or a fixed-width string.
 """
@@ -54,8 +62,16 @@ class CodeDraws:
     sample_lengths: np.ndarray
     sample_codes: np.ndarray
     class_names: list[str]
+    betas: np.ndarray | None = None
+    sample_betas: np.ndarray | None = None
+    sample_beta_sigma: np.ndarray | None = None
+    class_alphas: np.ndarray | None = None
+    compose: str = "concat"
 
     def __post_init__(self) -> None:
+        for name in ("betas", "sample_betas", "sample_beta_sigma", "class_alphas"):
+            if getattr(self, name) is not None:
+                setattr(self, name, np.asarray(getattr(self, name), dtype=np.float32))
         self.codes = np.asarray(self.codes, dtype=np.float32)
         self.sample = np.asarray(self.sample, dtype=np.int64)
         self.sample_ids = np.asarray(self.sample_ids, dtype=str)
@@ -91,6 +107,17 @@ class CodeDraws:
         return self.codes.shape[1]
 
     @property
+    def has_betas(self) -> bool:
+        """Whether the beta part of the draws is stored (needed for mixtures over beta)."""
+        return self.betas is not None and self.sample_betas is not None and self.class_alphas is not None
+
+    def sigma_ratio(self) -> float | None:
+        """:func:`code_sigma_ratio` of the stored beta posteriors (None without them)."""
+        if self.sample_betas is None or self.sample_beta_sigma is None:
+            return None
+        return code_sigma_ratio(self.sample_betas, self.sample_beta_sigma)
+
+    @property
     def num_classes(self) -> int:
         return len(self.class_names)
 
@@ -101,7 +128,16 @@ class CodeDraws:
                 np.savez(fh, codes=self.codes, sample=self.sample, labels=self.labels, lengths=self.lengths,
                          sample_ids=self.sample_ids, sample_labels=self.sample_labels,
                          sample_lengths=self.sample_lengths, sample_codes=self.sample_codes,
-                         class_names=np.asarray(self.class_names, dtype=str))
+                         class_names=np.asarray(self.class_names, dtype=str), **self._beta_arrays())
+
+    def _beta_arrays(self) -> dict:
+        if not self.has_betas:
+            return {}
+        out = {"betas": self.betas, "sample_betas": self.sample_betas, "class_alphas": self.class_alphas,
+               "compose": np.asarray(self.compose, dtype=str)}
+        if self.sample_beta_sigma is not None:
+            out["sample_beta_sigma"] = self.sample_beta_sigma
+        return out
 
     @classmethod
     def load(cls, path: str | Path) -> "CodeDraws":
@@ -114,7 +150,10 @@ class CodeDraws:
             if missing:
                 raise ValueError(f"missing arrays {', '.join(missing)}")
             return cls(a["codes"], a["sample"], a["sample_ids"], a["sample_labels"], a["sample_lengths"],
-                       a["sample_codes"], a["class_names"].tolist())
+                       a["sample_codes"], a["class_names"].tolist(), betas=a.get("betas"),
+                       sample_betas=a.get("sample_betas"), sample_beta_sigma=a.get("sample_beta_sigma"),
+                       class_alphas=a.get("class_alphas"),
+                       compose=str(a["compose"]) if "compose" in a else "concat")
         except (ValueError, OSError) as exc:
             raise DataError(f"{path}: not a readable code draws file ({exc})") from None
 
@@ -143,7 +182,7 @@ def draw_codes(model, draws: int, seed: int = 0, batch: int = 65536) -> CodeDraw
     device = next(iter(model.parameters())).device if hasattr(model, "parameters") else torch.device("cpu")
     gen = torch.Generator().manual_seed(int(seed))
     sample = torch.arange(n).repeat_interleave(draws)
-    out = []
+    out, betas = [], []
     with torch.no_grad():
         mean_codes = model.compose(seq_mu.to(device), act_mu[labels].to(device)).float().cpu()
         from motioninr.progress import track
@@ -156,8 +195,21 @@ def draw_codes(model, draws: int, seed: int = 0, batch: int = 65536) -> CodeDraw
             if act_std is not None:
                 alpha = alpha + act_std[labels[idx]] * torch.randn(alpha.shape, generator=gen)
             out.append(model.compose(beta.to(device), alpha.to(device)).float().cpu())
+            betas.append(beta)
+    sigma = torch.zeros_like(seq_mu) if seq_std is None else seq_std
     return CodeDraws(
         codes=torch.cat(out).numpy(), sample=sample.numpy(), sample_ids=np.asarray(model.train_ids, dtype=str),
         sample_labels=labels.numpy(), sample_lengths=lengths.numpy(), sample_codes=mean_codes.numpy(),
-        class_names=list(model.class_names),
+        class_names=list(model.class_names), betas=torch.cat(betas).numpy(), sample_betas=seq_mu.numpy(),
+        sample_beta_sigma=sigma.numpy(), class_alphas=act_mu.numpy(), compose=model.settings.action_code,
     )
+
+
+def code_sigma_ratio(mu, sigma) -> float:
+    """How wide the posteriors are against the spread of their means: median posterior standard
+    deviation over every sequence and dimension, divided by the mean over dimensions of the standard
+    deviation of the means across sequences. About 0 when the codes are points (the draws are copies
+    of the means); 1 when a posterior is as wide as the whole population of codes."""
+    mu, sigma = np.asarray(mu, dtype=np.float64), np.asarray(sigma, dtype=np.float64)
+    spread = float(mu.std(axis=0).mean()) if len(mu) > 1 else 0.0
+    return float(np.median(sigma) / spread) if spread > 0 else float("nan")

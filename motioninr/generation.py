@@ -49,13 +49,14 @@ class GMMSampler:
 
     A request uses the bin of its action whose midpoint is nearest to its length;
     lengths outside the action's training lengths use the nearest bin and warn once.
+    A bank over beta only composes every sampled beta with its action's mean alpha.
     """
 
     name = "gmm"
 
     def __init__(self, bank: MixtureBank):
         self.bank = bank
-        self.code_dim = bank.code_dim
+        self.code_dim = bank.output_dim
         self._warned = False
 
     def sample(self, actions, lengths, rng: np.random.Generator) -> np.ndarray:
@@ -72,11 +73,11 @@ class GMMSampler:
                 stacklevel=2,
             )
             self._warned = True
-        out = np.empty((len(actions), self.code_dim), dtype=np.float32)
+        out = np.empty((len(actions), self.bank.code_dim), dtype=np.float32)
         for b in np.unique(bins):
             sel = np.flatnonzero(bins == b)
             out[sel] = self.bank.sample_bin(int(b), len(sel), rng)
-        return out
+        return self.bank.compose_codes(out, actions).astype(np.float32)
 
 
 class MemorizeSampler:
@@ -228,9 +229,11 @@ def protocol_requests(protocol: str, train_labels, train_lengths, num_classes: i
 
 
 def decode_codes(model, codes: np.ndarray, lengths: np.ndarray, fps: float | None = None,
-                 with_rotations: bool = False):
+                 starts: np.ndarray | None = None, with_rotations: bool = False):
     """Decode codes ``(n, code_dim)`` into packed frames ``(sum(lengths), joints, 3)`` float32, metres
-    (``with_rotations``: and the local rotations ``(sum(lengths), joints, 6)`` of a ``rot6d`` model)."""
+    (``with_rotations``: and the local rotations ``(sum(lengths), joints, 6)`` of a ``rot6d`` model).
+
+    ``starts (n,)``: time index of each motion's first frame (default 0)."""
     import torch
 
     codes = np.ascontiguousarray(codes, dtype=np.float32)
@@ -239,28 +242,50 @@ def decode_codes(model, codes: np.ndarray, lengths: np.ndarray, fps: float | Non
         device = next(model.parameters()).device
     except (AttributeError, StopIteration):
         device = torch.device("cpu")
+    extra = {} if starts is None else {"starts": torch.as_tensor(np.asarray(starts, dtype=np.float32))}
     with torch.no_grad():
-        out = model.decode(torch.from_numpy(codes).to(device), torch.from_numpy(lengths), fps=fps,
-                           **({"with_rotations": True} if with_rotations else {}))
+        if with_rotations:
+            extra["with_rotations"] = True
+        out = model.decode(torch.from_numpy(codes).to(device), torch.from_numpy(lengths), fps=fps, **extra)
     if with_rotations:
         return tuple(t.detach().float().cpu().numpy() for t in out)
     return out.detach().float().cpu().numpy()
 
 
+def crop_times(lengths: np.ndarray, crop: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The official Transformer's variable protocol (``sample_latent`` with ``get_subsequence``): for each
+    requested length L, ``crop`` frames at the time indices of a random crop of a training sequence of
+    length L: start uniform in ``[0, L - crop)`` when L > crop, else 0. Returns ``(lengths, starts)``."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    starts = np.zeros(len(lengths), dtype=np.int64)
+    longer = lengths > crop
+    starts[longer] = np.floor(rng.random(int(longer.sum())) * (lengths[longer] - crop)).astype(np.int64)
+    return np.full(len(lengths), crop, dtype=np.int64), starts
+
+
 def generate_motions(model, sampler, actions, lengths, rng: np.random.Generator, prefix: str = "gen",
-                     fps: float | None = None) -> MotionSet:
-    """Sample codes for the requests and decode them: a MotionSet of exactly the requested lengths, metres."""
+                     fps: float | None = None, time_start: int = 0, crop: int | None = None) -> MotionSet:
+    """Sample codes for the requests and decode them: a MotionSet of exactly the requested lengths, metres.
+
+    ``time_start``: time index of every motion's first frame (0: the training indices; the official
+    evaluation decodes from 1). ``crop``: decode only ``crop`` frames of each request, at the times
+    of a random crop of its length (:func:`crop_times`); codes are still sampled for the full length."""
     actions, lengths = _requests(actions, lengths)
     if len(actions) and (actions.min() < 0 or actions.max() >= model.num_classes):
         bad = int(actions[(actions < 0) | (actions >= model.num_classes)][0])
         raise SettingsError(f"action: got {bad}, expected an index in [0, {model.num_classes})")
     codes = sampler.sample(actions, lengths, rng)
+    starts = np.zeros(len(lengths), dtype=np.int64)
+    if crop is not None:
+        lengths, starts = crop_times(lengths, crop, rng)
+    starts = starts + int(time_start)
+    starts = None if not starts.any() else starts
     ids = np.array([f"{prefix}_{i:05d}" for i in range(len(actions))])
     if getattr(getattr(model, "settings", None), "output", "positions") == "rot6d":  # keep the rotations for export
-        frames, rotations = decode_codes(model, codes, lengths, fps=fps, with_rotations=True)
+        frames, rotations = decode_codes(model, codes, lengths, fps=fps, starts=starts, with_rotations=True)
         return MotionSet(frames=frames, lengths=lengths, labels=actions, ids=ids, rotations=rotations,
                          skeleton=model.skeleton.cpu().numpy())
-    frames = decode_codes(model, codes, lengths, fps=fps)
+    frames = decode_codes(model, codes, lengths, fps=fps, starts=starts)
     return MotionSet(frames=frames, lengths=lengths, labels=actions, ids=ids)
 
 
@@ -273,8 +298,15 @@ class GenerateSettings:
     baselines: extra samplers written under the ``variable`` protocol
     length:    frames per motion of the ``fixed`` protocol
     per_class: motions per action of the ``uniform`` protocol
-    replications: independent draws of every set, stacked; each motion's draw is in the
-              file's ``replication`` array (written when > 1)
+    replications: independent draws of every set (fresh codes and motions each), stacked; each
+              motion's draw is in the file's ``replication`` array (written when > 1). The evaluation's
+              replication r scores draw r (official: 20 generated sets, ``test_metrics.py: evaluate``)
+    fixed_mixture: class (official): the fixed protocol samples the length-agnostic mixture of each
+              class (``class_gmm``); bins: the length bin whose midpoint is nearest to ``length``
+    time_start: time index of a generated motion's first frame: 0 (the training indices) or 1 (the
+              official evaluation's ``arange(1, T + 1)``, one frame later than training)
+    crop_times: null, or the variable protocol of the official Transformer: decode this many frames
+              (60) at the time indices of a random crop of the matched training length
     """
 
     sampler: Literal["gmm", "memorize", "gaussian"] = "gmm"
@@ -282,7 +314,10 @@ class GenerateSettings:
     baselines: tuple[Literal["gmm", "memorize", "gaussian"], ...] = ("memorize",)
     length: int = 60
     per_class: int = 20
-    replications: int = 1
+    replications: int = 20
+    fixed_mixture: Literal["class", "bins"] = "class"
+    time_start: int = 0
+    crop_times: int | None = None
     seed: int = 0
     device: str = "auto"
 
@@ -293,6 +328,9 @@ class GenerateSettings:
         require(self.length >= 1, f"{where}.length", self.length, "a positive number of frames")
         require(self.per_class >= 1, f"{where}.per_class", self.per_class, "a positive count")
         require(self.replications >= 1, f"{where}.replications", self.replications, "a positive count")
+        require(self.time_start >= 0, f"{where}.time_start", self.time_start, "a time index >= 0 (official 1)")
+        require(self.crop_times is None or self.crop_times >= 1, f"{where}.crop_times", self.crop_times,
+                "null or a positive number of frames (official Transformer: 60)")
 
     def plan(self) -> list[tuple[str, str]]:
         """``(sampler, protocol)`` pairs to write, the method's first."""
@@ -307,8 +345,12 @@ def output_seed(seed: int, sampler: str, protocol: str) -> np.random.Generator:
 
 
 def generate_outputs(model, settings: GenerateSettings, bank: MixtureBank | None,
-                     draws: CodeDraws | None) -> dict[str, tuple[MotionSet, np.ndarray, dict]]:
-    """Every ``<sampler>_<protocol>`` set of the plan: motions, replication ``(sequences,)`` and metadata entry."""
+                     draws: CodeDraws | None, class_bank: MixtureBank | None = None
+                     ) -> dict[str, tuple[MotionSet, np.ndarray, dict]]:
+    """Every ``<sampler>_<protocol>`` set of the plan: motions, replication ``(sequences,)`` and metadata entry.
+
+    ``class_bank``: the length-agnostic mixtures the ``gmm`` sampler uses under the fixed protocol
+    (``fixed_mixture: class``)."""
     labels = np.asarray(model.train_labels, dtype=np.int64)
     lengths = np.asarray(model.train_lengths, dtype=np.int64)
     samplers: dict[str, object] = {}
@@ -316,8 +358,16 @@ def generate_outputs(model, settings: GenerateSettings, bank: MixtureBank | None
     from motioninr.progress import track
 
     for sampler_name, protocol in track(settings.plan(), "generate", unit="sets"):
-        if sampler_name not in samplers:
-            samplers[sampler_name] = make_sampler(sampler_name, bank, draws)
+        key = sampler_name
+        if sampler_name == "gmm" and protocol == "fixed" and settings.fixed_mixture == "class":
+            key = "gmm_class"
+            if key not in samplers:
+                if class_bank is None:
+                    raise DataError("generate.fixed_mixture: got 'class', but the length-agnostic mixtures "
+                                    "(models/gmm/class_gmm.npz) are missing; run `dvc repro fit-gmm`")
+                samplers[key] = GMMSampler(class_bank)
+        if key not in samplers:
+            samplers[key] = make_sampler(sampler_name, bank, draws)
         rng = output_seed(settings.seed, sampler_name, protocol)
         actions, req_lengths, replication = [], [], []
         for r in range(settings.replications):
@@ -327,13 +377,17 @@ def generate_outputs(model, settings: GenerateSettings, bank: MixtureBank | None
             req_lengths.append(n)
             replication.append(np.full(len(a), r, dtype=np.int64))
         name = f"{sampler_name}_{protocol}"
-        motions = generate_motions(model, samplers[sampler_name], np.concatenate(actions),
-                                   np.concatenate(req_lengths), rng, prefix=name)
+        crop = settings.crop_times if protocol == "variable" else None
+        motions = generate_motions(model, samplers[key], np.concatenate(actions),
+                                   np.concatenate(req_lengths), rng, prefix=name,
+                                   time_start=settings.time_start, crop=crop)
         info = {"path": f"{name}.npz", "sampler": sampler_name, "protocol": protocol,
                 "sequences": len(motions), "frames": int(motions.lengths.sum()),
                 "replications": settings.replications}
         if protocol == "fixed":
             info["length"] = settings.length
+            if sampler_name == "gmm":
+                info["mixture"] = settings.fixed_mixture
         if protocol == "uniform":
             info["per_class"] = settings.per_class
         out[name] = (motions, np.concatenate(replication), info)

@@ -6,12 +6,18 @@ Per class, the code draws are split into length bins ``[low, high)`` (see
 mixtures live in a :class:`MixtureBank` as plain arrays, saved as
 ``gmm.npz`` + ``gmm.json`` (no pickles), and sampled for an (action, length)
 from the bin whose midpoint is nearest to the length.
+
+``space: beta`` (official, ``test_metrics.py: fit_distribution``) fits the mixtures to the
+sequence codes beta only; a sampled beta is composed with the class's mean alpha. ``composed``
+fits them to the composed codes ``[beta, alpha]`` (alpha drawn with every draw).
+
+The fixed-length protocol has its own bank (``class_gmm``): one length-agnostic mixture per
+class over all of its draws (official ``GaussianMixtureTorch``), see :func:`fit_class_mixtures`.
 """
 
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,6 +32,7 @@ from motioninr.settings import require
 
 COVARIANCE_TYPES = ("full", "diag", "tied", "spherical")
 FORMAT = "motioninr-gmm-v1"
+CLASS_BANK = "class_gmm"  # file stem of the fixed-length protocol's length-agnostic mixtures
 
 
 @dataclass(frozen=True)
@@ -37,8 +44,14 @@ class GMMSettings:
     min_population: a bin holds at least this many draws (50 = one sequence's draws)
     min_window:     a bin spans at least this many frames
     max_iter, tol, reg_covar: EM settings of ``sklearn.mixture.GaussianMixture``
-    guard:          reject a fit whose component mean lies within ``guard`` x the mean
-                    training-code norm of a training code of the class (0 disables)
+    guard:          reject a fit with a component mean closer than ``guard`` x the mean norm of
+                    the reference codes to one of them (0 disables)
+    guard_reference: draws (official): the reference codes are the bin's own draws;
+                    means: the posterior means of the class's training sequences (stricter where
+                    posteriors are wide: a component sitting on one sequence's mean replays it,
+                    even when no draw of that sequence lies near the mean)
+    space:          beta (official): mixtures over beta, alpha at its class mean when generating;
+                    composed: mixtures over [beta, alpha]
     retries:        seeds tried per component count before lowering the count
     seed:           base seed; each bin derives its own from (seed, class, bin)
     n_jobs:         bins fitted in parallel (joblib)
@@ -52,6 +65,8 @@ class GMMSettings:
     tol: float = 1e-3
     reg_covar: float = 1e-6
     guard: float = 0.1
+    guard_reference: Literal["draws", "means"] = "draws"
+    space: Literal["beta", "composed"] = "beta"
     retries: int = 10
     seed: int = 0
     n_jobs: int = -1
@@ -105,67 +120,18 @@ def _nearest_distance(means: np.ndarray, codes: np.ndarray, codes_sq: np.ndarray
     return float(np.sqrt(max(d2.min(), 0.0)))
 
 
-class _KMeansScreen:
-    """Lloyd's k-means with k-means++ seeding on one bin's draws ``x (n, D)``, run for many (k, seed) pairs.
-
-    Used to screen an initialisation against the memorisation guard before paying
-    for EM. The squared norms and, for bins of moderate size, the Gram matrix are
-    computed once per bin, so seeding costs one row lookup per centre.
-    """
-
-    GRAM_LIMIT = 2048  # rows; the Gram matrix of a bigger bin would cost more memory than it saves time
-
-    def __init__(self, x: np.ndarray):
-        self.x = np.ascontiguousarray(x, dtype=np.float32)
-        self.x_sq = (self.x * self.x).sum(1)
-        self.gram = self.x @ self.x.T if len(self.x) <= self.GRAM_LIMIT else None
-
-    def _sq_dist_to(self, i: int) -> np.ndarray:
-        dot = self.gram[i] if self.gram is not None else self.x @ self.x[i]
-        return np.maximum(self.x_sq - 2.0 * dot + self.x_sq[i], 0.0)
-
-    def centres(self, k: int, rng: np.random.Generator, max_iter: int = 10) -> np.ndarray:
-        """``(k, D)`` float64 centres (``k <= n``); an empty cluster takes the point farthest from its centre."""
-        x, x_sq, n = self.x, self.x_sq, len(self.x)
-        chosen = [int(rng.integers(n))]
-        d2 = self._sq_dist_to(chosen[0])
-        for _ in range(1, k):
-            total = float(d2.sum())
-            nxt = int(rng.integers(n)) if total <= 0 else int(np.searchsorted(np.cumsum(d2), rng.random() * total))
-            chosen.append(min(nxt, n - 1))
-            d2 = np.minimum(d2, self._sq_dist_to(chosen[-1]))
-        centres = x[chosen]
-        labels = None
-        for _ in range(max_iter):
-            dist = x_sq[:, None] - 2.0 * x @ centres.T + (centres * centres).sum(1)[None, :]
-            new = dist.argmin(1)
-            counts = np.bincount(new, minlength=k)
-            for j in np.flatnonzero(counts == 0):
-                far = int(dist[np.arange(n), new].argmax())
-                new[far] = j
-                dist[far, :] = 0.0
-                counts = np.bincount(new, minlength=k)
-            if labels is not None and np.array_equal(new, labels):
-                break
-            labels = new
-            onehot = np.zeros((n, k), dtype=x.dtype)
-            onehot[np.arange(n), labels] = 1.0
-            centres = (onehot.T @ x) / counts[:, None]
-        return centres.astype(np.float64)
-
-
-def fit_bin(x: np.ndarray, codes: np.ndarray, settings: GMMSettings, seed: int) -> dict:
+def fit_bin(x: np.ndarray, reference: np.ndarray, settings: GMMSettings, seed: int) -> dict:
     """Fit one guarded ``GaussianMixture`` to the draws of one (class, bin).
 
-    x:     ``(draws, code_dim)`` codes of the bin
-    codes: ``(samples, code_dim)`` training codes (posterior means) the guard compares with
+    x:         ``(draws, code_dim)`` codes of the bin
+    reference: ``(rows, code_dim)`` codes the guard compares with (the bin's draws, or the
+               class's posterior means: ``settings.guard_reference``)
 
-    Starting at ``settings.components`` (at most the number of draws), a fit is
-    rejected when a component mean lies within ``guard x mean ||code||`` of a
-    training code; ``settings.retries`` seeds are tried per component count, then
-    the count is lowered. An attempt whose k-means centres (computed cheaply with
-    the attempt's seed, as EM's starting means) already fail the guard is rejected
-    without running EM. If nothing passes, the single-component fit is kept with
+    Starting at ``settings.components`` (at most the number of draws), a fit is rejected when a
+    final EM component mean lies closer than ``guard x mean ||reference||`` to a reference code
+    (official ``LengthConditionalDistribution.fit``); ``settings.retries`` seeds are tried per
+    component count, then the count is lowered. Every k-means and EM step is scikit-learn's
+    (``init_params="kmeans"``). If nothing passes, the single-component fit is kept with
     ``guard_passed: false``.
 
     Returns ``weights (k,)``, ``means (k, D)``, ``covariances`` (packed as in
@@ -180,32 +146,24 @@ def fit_bin(x: np.ndarray, codes: np.ndarray, settings: GMMSettings, seed: int) 
     most = min(settings.components, len(x))
     if len(x) == 1:  # EM needs two rows; a repeated point gives the same mixture
         x = np.repeat(x, 2, axis=0)
-    codes = np.asarray(codes, dtype=np.float64).reshape(-1, x.shape[1])
-    codes_sq = (codes * codes).sum(1)
-    threshold = settings.guard * float(np.sqrt(codes_sq).mean()) if settings.guard > 0 and len(codes) else 0.0
+    reference = np.asarray(reference, dtype=np.float64).reshape(-1, x.shape[1])
+    reference_sq = (reference * reference).sum(1)
+    threshold = settings.guard * float(np.sqrt(reference_sq).mean()) if settings.guard > 0 and len(reference) else 0.0
 
     rejected = fits = 0
     accepted, distance = None, float("nan")
-    screen = None
     # One BLAS thread per fit: bins run in parallel processes, and multithreaded BLAS on
     # these small (256 x 256) matrices spends its time synchronising, not computing.
     with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore", ConvergenceWarning)
         for k in range(most, 0, -1):
             for r in range(settings.retries if k > 1 else 1):  # one component: the same fit for every seed
-                random_state = (seed + r) % (2**32)
-                if threshold > 0 and k > 1:
-                    screen = screen or _KMeansScreen(x)
-                    init = screen.centres(k, np.random.default_rng(random_state))
-                    if _nearest_distance(init, codes, codes_sq) <= threshold:
-                        rejected += 1
-                        continue
                 gm = GaussianMixture(n_components=k, covariance_type=settings.covariance, tol=settings.tol,
                                      reg_covar=settings.reg_covar, max_iter=settings.max_iter, n_init=1,
-                                     init_params="kmeans", random_state=random_state).fit(x)
+                                     init_params="kmeans", random_state=(seed + r) % (2**32)).fit(x)
                 fits += 1
-                distance = _nearest_distance(gm.means_, codes, codes_sq) if len(codes) else float("inf")
-                if threshold <= 0 or distance > threshold:
+                distance = _nearest_distance(gm.means_, reference, reference_sq) if len(reference) else float("inf")
+                if threshold <= 0 or distance >= threshold:
                     accepted = gm
                     break
                 rejected += 1
@@ -252,31 +210,55 @@ def _bin_seed(seed: int, action: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, action, index]).generate_state(1)[0])
 
 
-def fit_mixtures(draws: CodeDraws, settings: GMMSettings) -> "MixtureBank":
-    """Bin every class's draws by length and fit one guarded mixture per (class, bin), in parallel."""
+def mixture_space(draws: CodeDraws, space: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
+    """The codes mixtures are fitted to: ``(draw codes (rows, D), posterior means (samples, D), class
+    alphas (classes, da) or None, compose)``. Beta space needs draws that store beta; draws without
+    it (or ``space: composed``) give the composed codes, used as they are."""
+    if space == "beta":
+        if not draws.has_betas:
+            raise DataError("gmm.space: got 'beta', but the code draws do not store beta; rerun `dvc repro resample` "
+                            "or use gmm.space: composed")
+        return draws.betas, draws.sample_betas, draws.class_alphas, draws.compose
+    return draws.codes, draws.sample_codes, None, "none"
+
+
+def fit_mixtures(draws: CodeDraws, settings: GMMSettings, length_agnostic: bool = False) -> "MixtureBank":
+    """Bin every class's draws by length and fit one guarded mixture per (class, bin), in parallel.
+
+    ``length_agnostic``: one bin per class holding all of its draws (the fixed-length protocol's
+    mixtures, official ``GaussianMixtureTorch``)."""
     from joblib import Parallel, delayed
 
     from motioninr.progress import track
 
+    codes, means, alphas, compose = mixture_space(draws, settings.space)
     labels, lengths = draws.labels, draws.lengths
     tasks = []
     for c in range(draws.num_classes):
         rows = np.flatnonzero(labels == c)
         if rows.size == 0:
             continue
-        class_codes = draws.sample_codes[draws.sample_labels == c]
-        for b, (low, high) in enumerate(length_bins(lengths[rows], settings.min_population, settings.min_window)):
+        class_means = means[draws.sample_labels == c]
+        if length_agnostic:
+            bins = np.array([[lengths[rows].min(), lengths[rows].max() + 1]])
+        else:
+            bins = length_bins(lengths[rows], settings.min_population, settings.min_window)
+        for b, (low, high) in enumerate(bins):
             in_bin = rows[(lengths[rows] >= low) & (lengths[rows] < high)]
             tasks.append({"action": c, "low": int(low), "high": int(high), "rows": in_bin,
-                          "codes": class_codes, "seed": _bin_seed(settings.seed, c, b)})
+                          "reference": class_means if settings.guard_reference == "means" else None,
+                          "seed": _bin_seed(settings.seed, c, b)})
     if not tasks:
         raise DataError("no code draws to fit; the draws file holds no training samples")
     order = sorted(range(len(tasks)), key=lambda t: -len(tasks[t]["rows"]))  # largest first balances workers
-    start = time.perf_counter()
-    fitted = list(track(Parallel(n_jobs=settings.n_jobs, return_as="generator")(
-        delayed(fit_bin)(draws.codes[tasks[t]["rows"]], tasks[t]["codes"], settings, tasks[t]["seed"]) for t in order
-    ), "fit-gmm", total=len(order), unit="bins"))
-    seconds = time.perf_counter() - start
+
+    def job(t: int):
+        x = codes[tasks[t]["rows"]]
+        reference = x if tasks[t]["reference"] is None else tasks[t]["reference"]
+        return delayed(fit_bin)(x, reference, settings, tasks[t]["seed"])
+
+    fitted = list(track(Parallel(n_jobs=settings.n_jobs, return_as="generator")(job(t) for t in order),
+                        "fit-gmm", total=len(order), unit="bins"))
     results = [None] * len(tasks)
     for t, res in zip(order, fitted):
         results[t] = res
@@ -306,8 +288,13 @@ def fit_mixtures(draws: CodeDraws, settings: GMMSettings) -> "MixtureBank":
         weights=np.concatenate([r["weights"] for r in results]),
         means=np.concatenate([r["means"] for r in results]), covariances=covariances,
         length_min=length_min, length_max=length_max, records=records,
-        settings=asdict(settings), fit_seconds=seconds,
+        settings=asdict(settings), alphas=alphas, compose=compose, sigma_ratio=draws.sigma_ratio(),
     )
+
+
+def fit_class_mixtures(draws: CodeDraws, settings: GMMSettings) -> "MixtureBank":
+    """The fixed-length protocol's mixtures: one per class over all its draws, whatever their length."""
+    return fit_mixtures(draws, settings, length_agnostic=True)
 
 
 def _factor(cov: np.ndarray) -> np.ndarray:
@@ -333,6 +320,9 @@ class MixtureBank:
                  (see :func:`pack_covariances`; :meth:`covariance` gives the matrices)
     length_min, length_max: ``(classes,)`` training length range per class (-1 when a class has no samples)
     records:     one dict per bin (range, population, components used, retries, converged, ...)
+    alphas:      ``(classes, act_code_dim)`` class mean alphas when the mixtures model beta only
+                 (None: the mixtures model whole codes); ``compose``: concat | add | none
+    sigma_ratio: code_sigma_ratio of the posteriors the draws came from (None if unknown)
     """
 
     covariance_type: str
@@ -348,7 +338,9 @@ class MixtureBank:
     length_max: np.ndarray
     records: list[dict] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
-    fit_seconds: float = float("nan")
+    alphas: np.ndarray | None = None
+    compose: str = "none"
+    sigma_ratio: float | None = None
     _factors: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -357,6 +349,10 @@ class MixtureBank:
         self.weights = np.asarray(self.weights, dtype=np.float64)
         self.means = np.asarray(self.means, dtype=np.float32)
         self.covariances = np.asarray(self.covariances, dtype=np.float32)
+        if self.alphas is not None:
+            self.alphas = np.asarray(self.alphas, dtype=np.float32)
+        if self.compose not in ("none", "concat", "add") or (self.alphas is None) != (self.compose == "none"):
+            raise ValueError(f"compose {self.compose!r} needs class alphas exactly when it is concat or add")
         if self.covariance_type not in COVARIANCE_TYPES:
             raise ValueError(f"covariance type {self.covariance_type!r}; expected one of {', '.join(COVARIANCE_TYPES)}")
         nb, k = len(self.bin_action), len(self.weights)
@@ -380,6 +376,25 @@ class MixtureBank:
     @property
     def code_dim(self) -> int:
         return self.means.shape[1]
+
+    @property
+    def output_dim(self) -> int:
+        """Size of the codes the bank produces (composed with alpha when it models beta only)."""
+        if self.compose == "concat":
+            return self.code_dim + self.alphas.shape[1]
+        return self.code_dim
+
+    def compose_codes(self, beta: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """Sampled mixture codes ``(n, code_dim)`` of ``actions (n,)`` -> decoder codes ``(n, output_dim)``."""
+        if self.compose == "none":
+            return beta
+        alpha = self.alphas[np.asarray(actions, dtype=np.int64)]
+        return np.concatenate([beta, alpha], axis=1) if self.compose == "concat" else beta + alpha
+
+    @property
+    def components_per_bin(self) -> float:
+        """Mean number of components per bin after the guard."""
+        return float(len(self.weights) / max(self.num_bins, 1))
 
     @property
     def midpoints(self) -> np.ndarray:
@@ -459,26 +474,29 @@ class MixtureBank:
         return out.astype(np.float32)
 
     # --------------------------------------------------------------- save/load
-    def save(self, folder: str | Path) -> None:
-        """Write ``gmm.npz`` (arrays) and ``gmm.json`` (settings, classes, per-bin records) into ``folder``."""
+    def save(self, folder: str | Path, name: str = "gmm") -> None:
+        """Write ``<name>.npz`` (arrays) and ``<name>.json`` (settings, classes, per-bin records) into ``folder``.
+
+        Nothing time-dependent is written: the same fit gives byte-identical files."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        with atomic_path(folder / "gmm.npz") as tmp:
+        extra = {} if self.alphas is None else {"alphas": self.alphas}
+        with atomic_path(folder / f"{name}.npz") as tmp:
             with open(tmp, "wb") as fh:
                 np.savez(fh, bin_action=self.bin_action, bin_low=self.bin_low, bin_high=self.bin_high,
                          offsets=self.offsets, weights=self.weights, means=self.means,
-                         covariances=self.covariances, length_min=self.length_min, length_max=self.length_max)
+                         covariances=self.covariances, length_min=self.length_min, length_max=self.length_max,
+                         **extra)
         info = {"format": FORMAT, "covariance_type": self.covariance_type, "code_dim": self.code_dim,
-                "class_names": self.class_names, "settings": self.settings,
-                "fit_seconds": self.fit_seconds if np.isfinite(self.fit_seconds) else None,
-                "bins": self.records}
-        with atomic_path(folder / "gmm.json") as tmp:
+                "compose": self.compose, "class_names": self.class_names, "settings": self.settings,
+                "sigma_ratio": self.sigma_ratio, "bins": self.records}
+        with atomic_path(folder / f"{name}.json") as tmp:
             tmp.write_text(json.dumps(info, indent=2) + "\n")
 
     @classmethod
-    def load(cls, folder: str | Path) -> "MixtureBank":
+    def load(cls, folder: str | Path, name: str = "gmm") -> "MixtureBank":
         folder = Path(folder)
-        npz, js = folder / "gmm.npz", folder / "gmm.json"
+        npz, js = folder / f"{name}.npz", folder / f"{name}.json"
         for path in (npz, js):
             if not path.is_file():
                 raise DataError(f"{path}: not found; run `dvc repro fit-gmm`")
@@ -488,15 +506,14 @@ class MixtureBank:
             raise DataError(f"{js}: not readable JSON ({exc})") from None
         if info.get("format") != FORMAT:
             raise DataError(f"{js}: format {info.get('format')!r}, expected {FORMAT!r}")
-        seconds = info.get("fit_seconds")
         try:
             a = load_npz(npz)
             return cls(covariance_type=info["covariance_type"], class_names=list(info["class_names"]),
                        bin_action=a["bin_action"], bin_low=a["bin_low"], bin_high=a["bin_high"],
                        offsets=a["offsets"], weights=a["weights"], means=a["means"], covariances=a["covariances"],
                        length_min=a["length_min"], length_max=a["length_max"], records=list(info.get("bins", [])),
-                       settings=dict(info.get("settings", {})),
-                       fit_seconds=float("nan") if seconds is None else float(seconds))
+                       settings=dict(info.get("settings", {})), alphas=a.get("alphas"),
+                       compose=str(info.get("compose", "none")), sigma_ratio=info.get("sigma_ratio"))
         except (KeyError, ValueError, OSError) as exc:
             raise DataError(f"{npz}: not a readable mixture file ({exc})") from None
 
@@ -513,12 +530,14 @@ class MixtureBank:
         return {
             "bins": self.num_bins,
             "components": int(len(self.weights)),
+            "components_per_bin": round(self.components_per_bin, 3),
+            "code_sigma_ratio": None if self.sigma_ratio is None else round(float(self.sigma_ratio), 4),
+            "space": "composed" if self.compose == "none" else "beta",
             "covariance_type": self.covariance_type,
             "code_dim": self.code_dim,
             "bins_not_converged": sum(not r["converged"] for r in recs),
             "bins_failing_guard": sum(not r["guard_passed"] for r in recs),
             "bins_with_fewer_components": sum(r["components"] < self.settings.get("components", 0) for r in recs),
             "retries": sum(r["retries"] for r in recs),
-            "fit_seconds": round(self.fit_seconds, 2) if np.isfinite(self.fit_seconds) else None,
             "classes": per_class,
         }

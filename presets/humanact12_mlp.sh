@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# MotionINR's official HumanAct12 MLP settings as a DVC experiment (REFERENCE.md section 1).
+# MotionINR's official HumanAct12 MLP settings as a DVC experiment (REFERENCE.md section 1;
+# official configs/HumanAct_MLP/config.yaml). An epoch is one code pass plus one decoder pass, as
+# the official trainer's: 10,000 epochs of 1,191 sequences in batches of 512 are 30,000 code steps
+# (every row of the whole-table Adam steps at each) and, with aggregate_per_epoch, 10,000 decoder
+# steps (tests/test_fidelity.py checks these counts). Codes start at mean 0, log-variance 1.
 # As the official model it decodes rot6d (root + local 6D rotations), so it reads ACTOR's
 # humanact12poses.pkl, which has the SMPL poses (the Action2Motion .npy folder has positions only).
 #
@@ -21,6 +25,8 @@ exec dvc exp run \
   -S model.action_code=concat \
   -S model.time_dim=256 \
   -S model.time_base=10000.0 \
+  -S model.code_init_std=0.0 \
+  -S model.logvar_init=1.0 \
   -S 'model.mlp.layers=[1000,500,500,200,100]' \
   -S model.mlp.activation=elu \
   -S train.epochs=10000 \
@@ -30,6 +36,10 @@ exec dvc exp run \
   -S train.decoder_epochs=1 \
   -S train.frames=random \
   -S train.frames_per_sequence=5 \
+  -S train.frames_replacement=false \
+  -S train.loss_reduction=mean \
+  -S train.code_optimizer=table \
+  -S train.aggregate_per_epoch=true \
   -S train.lr_decoder=0.001 \
   -S train.lr_codes=0.001 \
   -S train.kl_seq_weight=1.0e-5 \
@@ -37,4 +47,5 @@ exec dvc exp run \
   -S train.grad_clip=2.0 \
   -S train.threads=0 \
   -S train.checkpoint_every=100 \
+  -S generate.time_start=1 \
   "$@"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
 
 from motioninr.codes import CodeDraws
 from motioninr.errors import exit_on_error
-from motioninr.gmm import GMMSettings, fit_mixtures
+from motioninr.gmm import CLASS_BANK, GMMSettings, fit_class_mixtures, fit_mixtures
 from motioninr.io import atomic_path, save_json
 from motioninr.settings import from_mapping
 from stages.common import read_params, section
@@ -26,12 +27,22 @@ def main(
     """Bin each class's draws by length and fit the mixtures (in parallel over bins)."""
     with exit_on_error(debug):
         settings = from_mapping(GMMSettings, section(read_params(params), "gmm"), "gmm")
-        bank = fit_mixtures(CodeDraws.load(draws), settings)
+        start = time.perf_counter()
+        code_draws = CodeDraws.load(draws)
+        bank = fit_mixtures(code_draws, settings)
+        class_bank = fit_class_mixtures(code_draws, settings)
+        seconds = time.perf_counter() - start  # logged only: the artifacts hold nothing time-dependent
         report = bank.report()
+        report["length_agnostic"] = {k: v for k, v in class_bank.report().items() if k != "classes"}
         with atomic_path(out, directory=True) as tmp:
             bank.save(tmp)
+            class_bank.save(tmp, CLASS_BANK)
             save_json(tmp / "gmm_report.json", report)
-    typer.echo(f"fitted {report['bins']} bins / {report['components']} components in {report['fit_seconds']} s "
+    ratio = report["code_sigma_ratio"]
+    typer.echo(f"fitted {report['bins']} bins / {report['components']} components "
+               f"({report['components_per_bin']:.2f} per bin after the guard) and {class_bank.num_bins} "
+               f"length-agnostic mixtures ({class_bank.components_per_bin:.2f} components each) in {seconds:.1f} s; "
+               f"code_sigma_ratio {'n/a' if ratio is None else f'{ratio:.3f}'} "
                f"({report['bins_failing_guard']} bins failing the guard, {report['bins_not_converged']} not converged)"
                f" -> {out}")
 

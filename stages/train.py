@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 import typer
 
+from motioninr.codes import code_sigma_ratio
 from motioninr.data.dataset import load_meta, load_split
 from motioninr.errors import exit_on_error
 from motioninr.model.distributed import ParallelSettings, in_launched_world, launch, process_device, training_world
@@ -61,11 +62,13 @@ def main(
             if not world.is_main:  # the same training (and checkpoint gathering); rank 0 writes every file
                 fit(model, train, settings, checkpoint_dir=checkpoints, world=world, loss=loss)
                 return
-            history, errors = train_and_log(model, train, settings, world, checkpoints, live, loss)
+            history, errors, ratio = train_and_log(model, train, settings, world, checkpoints, live, loss)
             save_model(model.cpu(), out, extra={"training": {"settings": settings_dict(settings),
-                                                             "last_epoch": history[-1], "reconstruction": errors}})
+                                                             "last_epoch": history[-1], "reconstruction": errors,
+                                                             "code_sigma_ratio": ratio}})
     typer.echo(f"trained {settings.epochs} epochs -> {out}; training-set reconstruction error "
-               f"{errors['mpjpe_cm']:.2f} cm per joint (pose {errors['pose_cm']:.2f} cm, root {errors['root_cm']:.2f} cm)")
+               f"{errors['mpjpe_cm']:.2f} cm per joint (pose {errors['pose_cm']:.2f} cm, root {errors['root_cm']:.2f} cm); "
+               f"code_sigma_ratio {ratio:.3f}")
 
 
 def train_and_log(model, train, settings: TrainSettings, world, checkpoints: Path, live: Path, loss=None):
@@ -88,7 +91,16 @@ def train_and_log(model, train, settings: TrainSettings, world, checkpoints: Pat
         errors = reconstruction_error(model, train)
         for name, value in errors.items():
             curves.log_metric(f"reconstruction/{name}", round(value, 4), plot=False)
-    return history, errors
+        ratio = model_sigma_ratio(model)
+        curves.log_metric("code_sigma_ratio", round(ratio, 4), plot=False)
+    return history, errors, ratio
+
+
+def model_sigma_ratio(model) -> float:
+    """:func:`~motioninr.codes.code_sigma_ratio` of the model's sequence codes (0 for point codes)."""
+    post = model.posteriors()
+    sigma = torch.zeros_like(post["seq_mu"]) if post["seq_logvar"] is None else torch.exp(0.5 * post["seq_logvar"])
+    return code_sigma_ratio(post["seq_mu"].cpu().numpy(), sigma.cpu().numpy())
 
 
 if __name__ == "__main__":

@@ -165,6 +165,9 @@ def test_a_rank_holds_only_its_codes_and_frames(processed_dir):
     (2, {"decoder": "transformer"}, {"frames": "crop", "crop_length": 15, "code_epochs": 2}),
     # batches of 3 over 5 ranks: most steps leave some rank without a sequence
     (5, {"seq_variational": False, "act_variational": False}, {"frames": "crop", "batch_size": 3}),
+    # both code optimisers (default: whole-table Adam), both frame draws, the MLP preset's one decoder step a pass
+    (2, {}, {"frames": "random", "code_optimizer": "row", "frames_replacement": True}),
+    (3, {}, {"frames": "random", "aggregate_per_epoch": True, "batch_size": 3, "loss_reduction": "frame_sum"}),
 ])
 def test_several_ranks_train_the_single_process_model(processed_dir, size, model, train):
     settings = dict(model=model, epochs=5, lr_codes=0.01, lr_decoder=0.003, **train)

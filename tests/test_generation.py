@@ -1,5 +1,6 @@
 import json
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ from motioninr.generation import (
     parse_action,
     protocol_requests,
 )
-from motioninr.gmm import GMMSettings, MixtureBank, fit_mixtures, pack_covariances
+from motioninr.gmm import GMMSettings, MixtureBank, fit_class_mixtures, fit_mixtures, pack_covariances
 from motioninr.settings import from_mapping
 
 
@@ -42,6 +43,7 @@ class FakeModel:
         self.post = {"seq_mu": torch.randn(n, seq_dim, generator=g), "seq_logvar": lv(n, seq_dim),
                      "act_mu": 3 * torch.randn(num_classes, act_dim, generator=g), "act_logvar": lv(num_classes, act_dim)}
         self.rest = torch.randn(joints, 3, generator=g)
+        self.settings = SimpleNamespace(action_code="concat")
 
     def posteriors(self):
         return {k: None if v is None else v.clone() for k, v in self.post.items()}
@@ -213,15 +215,21 @@ def test_generate_outputs_is_seeded_and_independent_per_file():
     model = FakeModel()
     draws = draw_codes(model, draws=20)
     bank = fit_mixtures(draws, GMMSettings(components=2, min_population=20, n_jobs=1))
+    class_bank = fit_class_mixtures(draws, GMMSettings(components=2, n_jobs=1))
     settings = GenerateSettings(replications=2)
-    out = generate_outputs(model, settings, bank, draws)
+    out = generate_outputs(model, settings, bank, draws, class_bank)
     assert list(out) == ["gmm_variable", "gmm_fixed", "memorize_variable"]
     motions, replication, info = out["gmm_fixed"]
     assert set(motions.lengths.tolist()) == {60} and len(motions) == 2 * model.num_samples
     assert replication.tolist() == [0] * model.num_samples + [1] * model.num_samples
     assert info == {"path": "gmm_fixed.npz", "sampler": "gmm", "protocol": "fixed", "sequences": len(motions),
-                    "frames": 60 * len(motions), "replications": 2, "length": 60}
-    again = generate_outputs(model, GenerateSettings(replications=2, baselines=()), bank, None)
+                    "frames": 60 * len(motions), "replications": 2, "length": 60, "mixture": "class"}
+    # fresh codes per replication: the two generated sets differ
+    first, second = (motions.frames[:60 * model.num_samples], motions.frames[60 * model.num_samples:])
+    assert not np.allclose(first, second)
+    with pytest.raises(DataError, match="generate.fixed_mixture: got 'class'"):
+        generate_outputs(model, settings, bank, draws)
+    again = generate_outputs(model, GenerateSettings(replications=2, baselines=()), bank, None, class_bank)
     assert np.array_equal(again["gmm_variable"][0].frames, out["gmm_variable"][0].frames)
     variable = out["gmm_variable"][0]
     assert np.array_equal(variable.lengths, np.tile(model.train_lengths.numpy(), 2))
@@ -286,7 +294,8 @@ def test_stages_resample_fit_gmm_generate(tiny_real_model, tmp_path):
                                               "--out", str(tmp_path / "generated")])]:
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
-    assert {p.name for p in (tmp_path / "gmm").iterdir()} == {"gmm.npz", "gmm.json", "gmm_report.json"}
+    assert {p.name for p in (tmp_path / "gmm").iterdir()} == {"gmm.npz", "gmm.json", "gmm_report.json",
+                                                              "class_gmm.npz", "class_gmm.json"}
     report = json.loads((tmp_path / "gmm" / "gmm_report.json").read_text())
     assert report["bins"] == len(json.loads((tmp_path / "gmm" / "gmm.json").read_text())["bins"])
     meta = json.loads((tmp_path / "generated" / "meta.json").read_text())
@@ -297,7 +306,8 @@ def test_stages_resample_fit_gmm_generate(tiny_real_model, tmp_path):
         assert len(motions) == entry["sequences"] and np.isfinite(motions.frames).all()
     fixed = MotionSet.load(tmp_path / "generated" / "gmm_fixed.npz")
     assert set(fixed.lengths.tolist()) == {17}
-    assert np.bincount(MotionSet.load(tmp_path / "generated" / "gmm_uniform.npz").labels).tolist() == [3, 3, 3]
+    # 20 independently generated sets by default (official protocol), 3 per class each
+    assert np.bincount(MotionSet.load(tmp_path / "generated" / "gmm_uniform.npz").labels).tolist() == [60, 60, 60]
     # a bad setting is one line naming it, exit code 1
     params.write_text(yaml.safe_dump({"gmm": {"covariance": "round"}}))
     result = runner.invoke(fit_app, p + ["--draws", str(tmp_path / "draws.npz"), "--out", str(tmp_path / "gmm2")])

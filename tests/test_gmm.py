@@ -25,9 +25,12 @@ def make_draws(lengths_per_class, dim=8, draws=20, sigma=0.5, spread=3.0, seed=0
     means = spread * rng.normal(size=(len(labels), dim)) + 5.0 * labels[:, None]
     sample = np.repeat(np.arange(len(labels)), draws)
     codes = means[sample] + sigma * rng.normal(size=(len(sample), dim))
+    classes = len(lengths_per_class)
+    # beta is the whole code here: alpha has no dimensions, so composing changes nothing
     return CodeDraws(codes=codes, sample=sample, sample_ids=[f"s{i}" for i in range(len(labels))],
                      sample_labels=labels, sample_lengths=lengths, sample_codes=means,
-                     class_names=[f"class{c}" for c in range(len(lengths_per_class))])
+                     class_names=[f"class{c}" for c in range(classes)], betas=codes, sample_betas=means,
+                     sample_beta_sigma=np.full_like(means, sigma), class_alphas=np.zeros((classes, 0)))
 
 
 def population(lengths, low, high):

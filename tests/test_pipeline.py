@@ -69,6 +69,7 @@ TINY_PIPELINE = {
     "train.checkpoint_every": 3,
     "evaluate.train.epochs": 2,
     "evaluate.replications": 2,
+    "generate.replications": 2,
     "resample.draws": 5,
     "gmm.components": 3,
     "gmm.retries": 2,

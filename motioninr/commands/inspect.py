@@ -64,18 +64,29 @@ def describe_motions(path: Path) -> list[str]:
 def describe_model(path: Path) -> list[str]:
     from motioninr.model import load_model
 
+    import torch
+
+    from motioninr.codes import code_sigma_ratio
+
     model = load_model(path)
     s = model.settings
     params = sum(p.numel() for p in model.parameters())
+    post = model.posteriors()
+    sigma = torch.zeros_like(post["seq_mu"]) if post["seq_logvar"] is None else torch.exp(0.5 * post["seq_logvar"])
+    ratio = code_sigma_ratio(post["seq_mu"].numpy(), sigma.numpy())
     return [f"model {path}: {s.decoder} decoder, {params:,} parameters, code {model.code_dim} "
             f"(beta {s.seq_code_dim} + alpha {s.act_code_dim}, {s.action_code}), time code {s.time_dim}",
             f"  {model.num_samples} training sequences, {model.num_classes} classes "
-            f"({', '.join(model.class_names)}), {model.fps:g} fps"]
+            f"({', '.join(model.class_names)}), {model.fps:g} fps",
+            f"  code_sigma_ratio {ratio:.3f} (median posterior sigma of beta / mean spread of the beta means; "
+            f"about 0 means point codes)"]
 
 
 def describe_gmm(folder: Path) -> list[str]:
     """The mixture bank in words: how bins and components were chosen, then per class and bin what was kept."""
     from motioninr.gmm import MixtureBank
+
+    from motioninr.gmm import CLASS_BANK
 
     bank = MixtureBank.load(folder)
     s, recs = bank.settings, bank.records
@@ -89,8 +100,10 @@ def describe_gmm(folder: Path) -> list[str]:
                      f"spanning at least {s.get('min_window')} frames; one mixture is fitted per bin, starting at "
                      f"{most} components.")
         if s.get("guard", 0) > 0:
-            lines.append(f"  The memorisation guard rejects a fit whose component means come within {s['guard']:g} x "
-                         f"the mean code norm of a training code; a rejected fit is retried with another seed "
+            reference = ("the bin's own draws" if s.get("guard_reference", "draws") == "draws"
+                         else "the posterior means of the class's training sequences")
+            lines.append(f"  The memorisation guard rejects a fit with a component mean closer than {s['guard']:g} x "
+                         f"the mean norm of {reference} to one of them; a rejected fit is retried with another seed "
                          f"({s.get('retries')} per component count), then with one component fewer.")
         else:
             lines.append("  The memorisation guard is off (gmm.guard 0): every bin keeps its first fit.")
@@ -98,6 +111,10 @@ def describe_gmm(folder: Path) -> list[str]:
     rejected = sum(r.get("retries", 0) for r in recs)
     failed = [r for r in recs if not r.get("guard_passed", True)]
     unconverged = [r for r in recs if not r.get("converged", True)]
+    ratio = "unknown" if bank.sigma_ratio is None else f"{bank.sigma_ratio:.3f}"
+    lines.append(f"  Mixtures over {s.get('space', 'composed')} codes; {round(bank.components_per_bin, 3)} components "
+                 f"per bin on average after the guard; code_sigma_ratio {ratio} (median posterior sigma over the "
+                 f"spread of the sequences' code means: how far the draws scatter around each sequence).")
     lines.append(f"  In all: {fewer} of {len(recs)} bins kept fewer than {most} components; {rejected} fits were "
                  f"rejected by the guard; {len(failed)} bins found no fit passing it (they keep one component); "
                  f"{len(unconverged)} bins stopped before EM converged.")
@@ -118,6 +135,10 @@ def describe_gmm(folder: Path) -> list[str]:
             kept = f"{r['components']} of {most}"
             lines.append(f"      {span:<10} {r.get('population', ''):>6} {r.get('samples', ''):>9}  {kept:>15}  "
                          f"{r.get('retries', 0):>13}" + (f"  ({'; '.join(notes)})" if notes else ""))
+    if (folder / f"{CLASS_BANK}.npz").is_file():
+        fixed = MixtureBank.load(folder, CLASS_BANK)
+        lines.append(f"  Fixed-length protocol: {fixed.num_bins} length-agnostic mixtures (one per class), "
+                     f"{fixed.components_per_bin:.2f} components each on average.")
     return lines
 
 

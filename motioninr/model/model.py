@@ -93,7 +93,9 @@ class ModelSettings:
     seq_variational / act_variational: Gaussian codes (mean + log-variance) or plain points.
     action_code: ``concat`` (c = [beta, alpha]) or ``add`` (c = beta + alpha, equal sizes).
     time_dim / time_base: size and base of the sinusoidal time code (official: 256, 10000).
-    code_init_std: initial spread of the code means; variational codes start with this std too.
+    code_init_std: initial spread of the code means (official: 0, every mean starts at zero).
+    logvar_init: initial log-variance of variational codes (official ``logvar_scale`` 1, a std of 1.65);
+        null starts them at ``2 ln code_init_std``, as narrow as the means' spread.
     output: ``positions`` (joint positions) or ``rot6d`` (root position + local 6D rotations, decoded
     to positions by forward kinematics; needs rotations in the processed data).
     """
@@ -108,6 +110,7 @@ class ModelSettings:
     time_dim: int = 64
     time_base: float = 10000.0
     code_init_std: float = 0.01
+    logvar_init: float | None = 1.0
     mlp: MLPSettings = field(default_factory=MLPSettings)
     transformer: TransformerSettings = field(default_factory=TransformerSettings)
 
@@ -124,7 +127,11 @@ class ModelSettings:
         require(self.time_dim >= 2 and self.time_dim % 2 == 0, f"{where}.time_dim", self.time_dim,
                 "an even integer >= 2")
         require(self.time_base > 1.0, f"{where}.time_base", self.time_base, "a number > 1")
-        require(self.code_init_std > 0.0, f"{where}.code_init_std", self.code_init_std, "a positive number")
+        if self.logvar_init is None:
+            require(self.code_init_std > 0.0, f"{where}.code_init_std", self.code_init_std,
+                    "a positive number (the log-variances start at 2 ln code_init_std when logvar_init is null)")
+        else:
+            require(self.code_init_std >= 0.0, f"{where}.code_init_std", self.code_init_std, "a number >= 0")
         if self.decoder == "transformer":
             require(self.code_dim % self.transformer.heads == 0, f"{where}.transformer.heads",
                     self.transformer.heads, f"a divisor of the composed code size {self.code_dim}")
@@ -151,10 +158,11 @@ class CodeTable(nn.Module):
     batch used), so an optimiser can treat every row as its own parameter.
     """
 
-    def __init__(self, rows: int, dim: int, variational: bool, init_std: float):
+    def __init__(self, rows: int, dim: int, variational: bool, init_std: float, logvar_init: float | None = None):
         super().__init__()
         self.mu = nn.Parameter(torch.randn(rows, dim) * init_std)
-        logvar = nn.Parameter(torch.full((rows, dim), 2.0 * math.log(init_std))) if variational else None
+        start = 2.0 * math.log(init_std) if logvar_init is None else float(logvar_init)
+        logvar = nn.Parameter(torch.full((rows, dim), start)) if variational else None
         self.register_parameter("logvar", logvar)
 
     @classmethod
@@ -319,8 +327,8 @@ class MotionINR(nn.Module):
         self.register_buffer("skeleton", skeleton, persistent=False)
 
         s = settings
-        self.seq_codes = CodeTable(self.num_samples, s.seq_code_dim, s.seq_variational, s.code_init_std)
-        self.act_codes = CodeTable(self.num_classes, s.act_code_dim, s.act_variational, s.code_init_std)
+        self.seq_codes = CodeTable(self.num_samples, s.seq_code_dim, s.seq_variational, s.code_init_std, s.logvar_init)
+        self.act_codes = CodeTable(self.num_classes, s.act_code_dim, s.act_variational, s.code_init_std, s.logvar_init)
         self.time_code = TimeCode(s.time_dim, s.time_base)
         out_dim = output_size(s.output, self.num_joints)
         if s.decoder == "mlp":
@@ -388,18 +396,20 @@ class MotionINR(nn.Module):
 
     @torch.no_grad()
     def decode(self, c: Tensor, lengths: Tensor, fps: float | None = None, max_frames: int = 32768,
-               with_rotations: bool = False):
+               starts: Tensor | None = None, with_rotations: bool = False):
         """Motions of composed codes ``c (batch, code_dim)`` with ``lengths (batch,)`` frames each.
 
         Returns packed absolute positions in metres ``(lengths.sum(), joints, 3)`` on the CPU,
         sequences in batch order. ``fps=None`` decodes at the training frame rate; another rate
-        evaluates the time code at times ``k * train_fps / fps`` for frame k. Sequences are decoded
-        in chunks of at most about ``max_frames`` frames. ``with_rotations`` (``rot6d`` only) also
-        returns the local rotations ``(lengths.sum(), joints, 6)``, as a pair ``(positions, rotations)``.
+        evaluates the time code at times ``k * train_fps / fps`` for frame k. ``starts (batch,)``:
+        the time index (in training frames) of each sequence's first frame (default 0, the
+        training time indices). Sequences are decoded in chunks of at most about ``max_frames`` frames.
+        ``with_rotations`` (``rot6d`` only) also returns the local rotations ``(lengths.sum(), joints, 6)``, as a pair ``(positions, rotations)``.
         """
         if with_rotations and self.settings.output != "rot6d":
             raise ValueError("with_rotations needs a model whose output is rot6d")
         lengths = torch.as_tensor(lengths, dtype=torch.long).cpu()
+        starts = torch.zeros(len(lengths)) if starts is None else torch.as_tensor(starts, dtype=torch.float32).cpu()
         if c.ndim != 2 or c.shape[1] != self.code_dim or len(c) != len(lengths):
             raise ValueError(f"c must be (batch, {self.code_dim}) with one length per row, got {tuple(c.shape)} "
                              f"and {len(lengths)} lengths")
@@ -414,7 +424,8 @@ class MotionINR(nn.Module):
             chunk = lengths[start:stop].to(self.device)
             first = torch.cumsum(chunk, 0) - chunk
             frame = torch.arange(int(chunk.sum()), device=self.device) - first.repeat_interleave(chunk)
-            x = self(c[start:stop].to(self.device, torch.float32), frame.float() * step, chunk)
+            offset = starts[start:stop].to(self.device).repeat_interleave(chunk)
+            x = self(c[start:stop].to(self.device, torch.float32), frame.float() * step + offset, chunk)
             out.append(self.to_metres(x).cpu())
             if with_rotations:
                 rots.append(decoded_rot6d(x).cpu())

@@ -1,24 +1,33 @@
 """Training MotionINR: alternating code and decoder passes, checkpoints that resume bit for bit.
 
-An epoch is one pass over the training sequences in random batches of ``batch_size``.
-With ``schedule: alternating`` an epoch updates either only the codes (the decoder's weights
-are frozen, so no weight gradients are computed) or only the decoder (the codes are
-constants): ``code_epochs`` code epochs, then ``decoder_epochs`` decoder epochs, in turn.
-``schedule: joint`` updates both at every step.
+With ``schedule: alternating`` an epoch is ``code_epochs`` passes over the training sequences that
+update only the codes (the decoder's weights are frozen, so no weight gradients are computed), then
+``decoder_epochs`` passes that update only the decoder (the codes are constants), as the official
+trainer's epoch (``alternating_training``: one code pass plus one model pass). A pass visits the
+training sequences in random batches of ``batch_size``. ``schedule: joint`` is one pass updating both
+at every step.
 
 Every step decodes some frames of each sequence of the batch (``frames``):
 
-- ``random``: ``frames_per_sequence`` frames drawn uniformly (with replacement) per sequence;
+- ``random``: ``frames_per_sequence`` distinct frames per sequence (all of a shorter one), as the
+  official ``get_subsample``; ``frames_replacement: true`` draws them with replacement instead;
 - ``crop``:   a window of ``crop_length`` consecutive frames at a random start (whole sequence if shorter);
 - ``whole``:  every frame.
 
-Loss of a batch = mean over its sequences of (sum over the decoded frames of the per-frame MSE)
-+ ``kl_seq_weight`` * mean KL of beta + ``kl_act_weight`` * mean KL of alpha. The per-frame
-reconstruction loss is that of ``model.output`` (:mod:`motioninr.model.objective`).
+Loss of a batch = :func:`reconstruction_loss` + ``kl_seq_weight`` * mean KL of beta + ``kl_act_weight``
+* mean KL of alpha. The per-frame reconstruction loss is that of ``model.output``
+(:mod:`motioninr.model.objective`). ``loss_reduction: mean`` averages the squared error over every
+decoded value (the official ``F.mse_loss``); ``frame_sum`` sums the per-frame mean over the decoded
+frames of a sequence and averages over sequences (weighs the reconstruction ``frames_per_sequence``
+times more against the KL).
 
-Optimisers: Adam for the decoder; for the codes :class:`RowAdam`, Adam applied row by row, so each
-code row behaves as its own parameter (rows a batch did not use neither move nor age).
-Gradients are clipped to ``grad_clip`` (L2 norm over the parameters being updated).
+Optimisers: Adam for the decoder; for the codes ``code_optimizer``: ``table`` (official) is one Adam
+over each whole code table whose rows all step at every code step (a row outside the batch has a
+zero gradient but keeps moving with its momentum, as in the official code under torch 1.x, whose
+``zero_grad`` left zero gradients behind); ``row`` is :class:`RowAdam` with ``dense=False``: every
+row its own Adam, stepping only when a batch uses it. With ``aggregate_per_epoch`` the decoder
+takes one step per decoder pass, on the gradient summed over the pass's batches (official MLP
+setting). Gradients are clipped to ``grad_clip`` (L2 norm over the parameters being updated).
 
 Several processes (a :class:`~motioninr.model.distributed.World` of size > 1) train the same model
 as one process would: every process draws the same batches and the same random numbers, and
@@ -68,7 +77,11 @@ class TrainSettings:
     decoder_epochs: int = 1
     frames: Literal["random", "crop", "whole"] = "random"
     frames_per_sequence: int = 5
+    frames_replacement: bool = False
     crop_length: int = 60
+    loss_reduction: Literal["mean", "frame_sum"] = "mean"
+    code_optimizer: Literal["table", "row"] = "table"
+    aggregate_per_epoch: bool = False
     lr_decoder: float = 1e-3
     lr_codes: float = 1e-3
     kl_seq_weight: float = 1e-5
@@ -112,16 +125,21 @@ def new_model(settings: ModelSettings, train: MotionSet, meta: dict, seed: int =
 # ----------------------------------------------------------------------------- optimisation helpers
 
 class RowAdam(torch.optim.Optimizer):
-    """Adam in which every row of a table is a parameter of its own.
+    """Adam over code tables, row by row.
 
     Takes the sparse gradients of :class:`~motioninr.model.model.CodeTable` lookups (dense gradients
-    count as touching every row). Only the rows present in a gradient are updated, and each row
-    keeps its own step count for the bias correction, as if each code were a separate tensor
-    with its own Adam. Rows can therefore be sharded across processes without changing the result.
+    count as touching every row). With ``dense=False`` only the rows present in a gradient are
+    updated, and each row keeps its own step count for the bias correction, as if each code were a
+    separate tensor with its own Adam. With ``dense=True`` every row steps at every step (absent
+    rows with a zero gradient): plain Adam over the whole table (``train.code_optimizer: table``).
+    Either way the update of a row depends only on that row, so rows can be sharded across
+    processes without changing the result.
     """
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 dense: bool = False):
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+        self.dense = dense
 
     STATE = ("row_step", "exp_avg", "exp_avg_sq")  # per-row tensors: (rows,), (rows, dim), (rows, dim)
 
@@ -139,11 +157,15 @@ class RowAdam(torch.optim.Optimizer):
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             for p in group["params"]:
-                if p.grad is None:
+                if p.grad is None and not self.dense:
                     continue
-                if p.grad.is_sparse:
+                if p.grad is None:  # dense: a table no row of the batch used still steps, on its momentum
+                    rows, g = torch.arange(len(p), device=p.device), torch.zeros_like(p)
+                elif p.grad.is_sparse and not self.dense:
                     grad = p.grad.coalesce()
                     rows, g = grad.indices()[0], grad.values()
+                elif p.grad.is_sparse:
+                    rows, g = torch.arange(len(p), device=p.device), p.grad.to_dense()
                 else:
                     rows, g = torch.arange(len(p), device=p.device), p.grad
                 state = self.state_of(p)
@@ -198,6 +220,31 @@ def clip_grad_norm(params, max_norm: float, norm: Tensor | None = None) -> Tenso
     return norm
 
 
+def updates_per_epoch(settings: TrainSettings, sequences: int) -> dict[str, int]:
+    """Optimiser steps one epoch over ``sequences`` training sequences takes: ``{"codes": n, "decoder": m}``
+    (a joint step counts for both)."""
+    s = settings
+    batches = -(-sequences // s.batch_size)
+    if s.schedule == "joint":
+        return {"codes": batches, "decoder": batches}
+    return {"codes": batches * s.code_epochs, "decoder": (1 if s.aggregate_per_epoch else batches) * s.decoder_epochs}
+
+
+def reconstruction_loss(per_frame: Tensor, batch: int, frames: int, reduction: str) -> Tensor:
+    """The reconstruction term of the loss from the per-frame losses ``(frames,)`` of the decoded frames.
+
+    ``per_frame``: each decoded frame's mean squared error (over its values) as the model output's
+    objective defines it; ``batch``: sequences in the whole batch; ``frames``: decoded frames in the
+    whole batch (with several processes this process holds only part of ``per_frame``; the parts'
+    losses sum to the whole batch's). ``mean``: squared error averaged over every decoded value
+    (official ``F.mse_loss``); ``frame_sum``: per-frame mean squared error summed over a sequence's
+    decoded frames, averaged over sequences.
+    """
+    if reduction == "mean":
+        return per_frame.sum() / frames
+    return per_frame.sum() / batch
+
+
 # ----------------------------------------------------------------------------- the trainer
 
 class Trainer:
@@ -235,19 +282,22 @@ class Trainer:
         self.offsets = torch.from_numpy(train.offsets[:-1] - first).to(device)  # valid for [start, stop)
         self.labels = torch.from_numpy(train.labels).to(device)
         self.opt_decoder = torch.optim.Adam(model.decoder.parameters(), lr=settings.lr_decoder)
-        self.opt_codes = RowAdam(model.code_parameters(), lr=settings.lr_codes)
+        self.opt_codes = RowAdam(model.code_parameters(), lr=settings.lr_codes,
+                                 dense=settings.code_optimizer == "table")
+        self.max_length = int(train.lengths.max()) if len(train) else 1
+        self.accumulated: list[Tensor] | None = None  # decoder gradients summed over a pass (aggregate_per_epoch)
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(settings.seed)
         torch.manual_seed(settings.seed)  # dropout draws from the global generator
         self.epoch = 0
         self.history: list[dict] = []
 
-    def pass_of(self, epoch: int) -> str:
-        """``codes``, ``decoder`` or ``joint``: what epoch ``epoch`` (0-based) updates."""
+    def passes(self) -> list[str]:
+        """What the passes of one epoch update, in order: ``codes``/``decoder`` passes, or one ``joint`` pass."""
         s = self.settings
         if s.schedule == "joint":
-            return "joint"
-        return "codes" if epoch % (s.code_epochs + s.decoder_epochs) < s.code_epochs else "decoder"
+            return ["joint"]
+        return ["codes"] * s.code_epochs + ["decoder"] * s.decoder_epochs
 
     def set_pass(self, which: str) -> None:
         """Switch gradients on only for what ``which`` updates."""
@@ -260,10 +310,15 @@ class Trainer:
         return self.frames_at(index, self.draw_frames(len(index)))
 
     def draw_frames(self, batch: int) -> Tensor | None:
-        """The uniform numbers that choose the frames of ``batch`` sequences (None for ``whole``)."""
+        """The uniform numbers that choose the frames of ``batch`` sequences (None for ``whole``).
+
+        ``random`` without replacement: one number per frame up to the longest training length
+        (the smallest ones of a sequence's own frames are its frames), so the numbers drawn do not
+        depend on which sequences are in the batch."""
         s, g = self.settings, self.generator
         if s.frames == "random":
-            return torch.rand(batch, s.frames_per_sequence, generator=g, device=self.device)
+            width = s.frames_per_sequence if s.frames_replacement else self.max_length
+            return torch.rand(batch, width, generator=g, device=self.device)
         if s.frames == "crop":
             return torch.rand(batch, generator=g, device=self.device)
         return None
@@ -278,9 +333,16 @@ class Trainer:
     def frames_at(self, index: Tensor, u: Tensor | None) -> tuple[Tensor, Tensor]:
         """:meth:`sample_frames` with the numbers ``u`` of :meth:`draw_frames` (one row per sequence)."""
         s, lengths = self.settings, self.lengths[index]
-        if s.frames == "random":
+        if s.frames == "random" and s.frames_replacement:
             times = torch.minimum((u * lengths[:, None]).long(), lengths[:, None] - 1)
             return times.reshape(-1), torch.full_like(lengths, s.frames_per_sequence)
+        if s.frames == "random":  # distinct frames: the frames holding the smallest numbers
+            k = min(s.frames_per_sequence, u.shape[1])
+            scores = u.masked_fill(torch.arange(u.shape[1], device=u.device)[None, :] >= lengths[:, None], 2.0)
+            chosen = torch.topk(scores, k, dim=1, largest=False).indices
+            counts = lengths.clamp(max=k)
+            keep = torch.arange(k, device=u.device)[None, :] < counts[:, None]
+            return chosen[keep], counts
         counts = lengths if s.frames == "whole" else lengths.clamp(max=s.crop_length)
         start = torch.zeros_like(lengths)
         if s.frames == "crop":
@@ -289,6 +351,29 @@ class Trainer:
         first = torch.cumsum(counts, 0) - counts
         within = torch.arange(total, device=self.device) - first.repeat_interleave(counts, output_size=total)
         return start.repeat_interleave(counts, output_size=total) + within, counts
+
+    def updates_per_epoch(self) -> dict[str, int]:
+        """Optimiser steps one epoch takes: see :func:`updates_per_epoch`."""
+        return updates_per_epoch(self.settings, self.model.num_samples)
+
+    def decoded_frames(self, index: Tensor) -> int:
+        """How many frames a step decodes for sequences ``index (batch,)`` (all of them, whichever process)."""
+        s, lengths = self.settings, self.lengths[index]
+        if s.frames == "random":
+            return int(lengths.clamp(max=s.frames_per_sequence).sum()) if not s.frames_replacement \
+                else len(index) * s.frames_per_sequence
+        return int(lengths.sum() if s.frames == "whole" else lengths.clamp(max=s.crop_length).sum())
+
+    def step_aggregated(self) -> None:
+        """The one decoder step of a pass with ``aggregate_per_epoch``, on the summed gradients."""
+        if self.accumulated is None:
+            return
+        for p, g in zip(self.model.decoder.parameters(), self.accumulated):
+            p.grad = g
+        clip_grad_norm(list(self.model.decoder.parameters()), self.settings.grad_clip)
+        self.opt_decoder.step()
+        self.model.decoder.zero_grad(set_to_none=True)
+        self.accumulated = None
 
     def step(self, index: Tensor, which: str) -> dict[str, Tensor]:
         """One optimiser step of pass ``which`` on training sequences ``index (batch,)``; returns detached losses.
@@ -299,6 +384,7 @@ class Trainer:
         m, s, batch = self.model, self.settings, len(index)
         u = self.draw_frames(batch)
         noise = (self.draw_noise(m.seq_codes, batch), self.draw_noise(m.act_codes, batch))
+        frames = self.decoded_frames(index)  # in the whole batch, for the mean loss
         if self.sharded:  # this process's part of the batch
             mine = (index >= self.start) & (index < self.stop)
             index, u = index[mine], None if u is None else u[mine]
@@ -307,7 +393,7 @@ class Trainer:
         target = self.frames[self.offsets[index].repeat_interleave(counts, output_size=len(times)) + times]
         codes, kl_seq, kl_act = m.codes(index - self.start, self.labels[index], sample=True, noise=noise)
         pred = m(codes, times.float(), counts)
-        recon = self.objective.per_frame(pred, target).sum() / batch
+        recon = reconstruction_loss(self.objective.per_frame(pred, target), batch, frames, s.loss_reduction)
         kl_seq, kl_act = kl_seq.sum() / batch, kl_act.sum() / batch
         loss = recon + s.kl_seq_weight * kl_seq + s.kl_act_weight * kl_act
 
@@ -321,6 +407,10 @@ class Trainer:
 
         optimisers = {"codes": [self.opt_codes], "decoder": [self.opt_decoder],
                       "joint": [self.opt_codes, self.opt_decoder]}[which]
+        if which == "decoder" and s.aggregate_per_epoch:  # sum the pass's gradients; one step at its end
+            grads = [_dense_grad(p) for p in m.decoder.parameters()]
+            self.accumulated = grads if self.accumulated is None else [a + g for a, g in zip(self.accumulated, grads)]
+            optimisers = []
         for opt in optimisers:
             clip_grad_norm([p for group in opt.param_groups for p in group["params"]], s.grad_clip,
                            norm=code_norm if opt is self.opt_codes else None)
@@ -367,22 +457,37 @@ class Trainer:
                 p.grad, rest = rest[:p.numel()].view_as(p).clone(), rest[p.numel():]
         return sums, code_norm
 
-    def run_epoch(self) -> dict:
-        """Train one epoch; returns and records ``{"epoch", "pass", "loss", "recon", "kl_seq", "kl_act", "mpjpe_cm"}``."""
-        which = self.pass_of(self.epoch)
+    def run_pass(self, which: str, part: int) -> dict[str, Tensor]:
+        """One pass over the training set updating ``which``; returns the sequence-weighted sums of the step losses.
+
+        ``part``: the pass's position in its epoch (seeds dropout with several processes)."""
         self.set_pass(which)
         self.model.train()
-        if self.sharded:  # dropout: each process its own stream, reproducible from the epoch
-            torch.manual_seed(int(np.random.SeedSequence([self.settings.seed, self.epoch, self.world.rank])
+        if self.sharded:  # dropout: each process its own stream, reproducible from the epoch and pass
+            torch.manual_seed(int(np.random.SeedSequence([self.settings.seed, self.epoch, part, self.world.rank])
                                   .generate_state(1)[0]))
         order = torch.randperm(self.model.num_samples, generator=self.generator, device=self.device)
         totals: dict[str, Tensor] = {}
         for index in order.split(self.settings.batch_size):
             for key, value in self.step(index, which).items():
                 totals[key] = totals.get(key, 0.0) + value * len(index)
+        if which == "decoder" and self.settings.aggregate_per_epoch:
+            self.step_aggregated()
+        return totals
+
+    def run_epoch(self) -> dict:
+        """Train one epoch (every pass of it); returns and records ``{"epoch", "pass", "loss", "recon",
+        "kl_seq", "kl_act", "mpjpe_cm"}``, the losses averaged over the epoch's passes (``pass``:
+        ``alternating`` or ``joint``)."""
+        passes = self.passes()
+        totals: dict[str, Tensor] = {}
+        for part, which in enumerate(passes):
+            for key, value in self.run_pass(which, part).items():
+                totals[key] = totals.get(key, 0.0) + value
         self.epoch += 1
-        record = {"epoch": self.epoch, "pass": which,
-                  **{k: float(v) / self.model.num_samples for k, v in totals.items()}}
+        steps = self.model.num_samples * len(passes)
+        record = {"epoch": self.epoch, "pass": "joint" if passes == ["joint"] else "alternating",
+                  **{k: float(v) / steps for k, v in totals.items()}}
         self.history.append(record)
         return record
 
