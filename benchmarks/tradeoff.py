@@ -8,8 +8,9 @@ Two plans:
   weight retrains). Files: ``docs/sweep/<name>/``.
 
 For every experiment the script runs ``dvc exp run -S ...`` in the workspace (params.yaml as it is,
-plus the experiment's overrides), then copies ``metrics/evaluate/<set>.json`` to
-``<folder>/<name>/<set>.json`` and writes ``<folder>/<name>/summary.json`` (overrides, training
+plus the experiment's overrides), then writes each evaluated set's metrics (the headline, coverage
+and physics views with their intervals, :func:`set_records`) to ``<folder>/<name>/<set>.json``
+and writes ``<folder>/<name>/summary.json`` (overrides, training
 reconstruction error, code_sigma_ratio, mixture components per bin). Afterwards params.yaml,
 dvc.lock and the metrics, plots and dvclive files are put back as they were. The cached outputs
 (models, data) stay those of the last experiment: no ``dvc checkout``, which would also remove the
@@ -50,14 +51,20 @@ COLUMNS: list[tuple[str, tuple[str, str]]] = [
     ("gmm FID", ("gmm_variable", "fid")),
     ("gmm MMS", ("gmm_variable", "mms")),
     ("gmm accuracy", ("gmm_variable", "accuracy")),
+    ("gmm coverage", ("gmm_variable", "coverage")),
+    ("gmm copies", ("gmm_variable", "copies")),
     ("gmm fixed-60 FID", ("gmm_fixed", "fid")),
     ("memorize FID", ("memorize_variable", "fid")),
     ("memorize MMS", ("memorize_variable", "mms")),
     ("memorize accuracy", ("memorize_variable", "accuracy")),
+    ("memorize copies", ("memorize_variable", "copies")),
     ("real FID", ("real", "fid")),
     ("real MMS", ("real", "mms")),
     ("real accuracy", ("real", "accuracy")),
 ]
+
+# The sweep's columns: COLUMNS without the metrics beyond FID, which its files do not hold.
+HEADLINE_COLUMNS = [c for c in COLUMNS if c[1][1] not in ("coverage", "copies")]
 
 PLANS: dict[str, dict] = {
     "tradeoff": {
@@ -72,6 +79,7 @@ PLANS: dict[str, dict] = {
     },
     "sweep": {
         "folder": "docs/sweep",
+        "columns": "headline",  # the sweep's files hold the headline metrics only
         "document": "docs/fidelity.md",
         # KL weight of beta (training) x memorisation guard (fit-gmm onward); the demo's default first
         "experiments": {
@@ -109,6 +117,26 @@ def summary_of_workspace(overrides: dict) -> dict:
             "bins": report["bins"], "components": report["components"]}
 
 
+def set_records(metrics: Path) -> dict[str, dict]:
+    """One flat record per evaluated set from the evaluate stage's views: the headline metrics
+    (``metrics/evaluate``), the coverage and physics views (``metrics/details/<view>``), each metric's
+    interval as ``<metric>_ci`` (``metrics/details/ci/<view>``) and the number of replications."""
+    records: dict[str, dict] = {}
+    for path in sorted((metrics / "evaluate").glob("*.json")):
+        record = dict(json.loads(path.read_text()))
+        for view in ("coverage", "physics"):
+            extra = metrics / "details" / view / path.name
+            if extra.is_file():
+                record.update(json.loads(extra.read_text()))
+        for view in ("evaluate", "coverage", "physics"):
+            ci = metrics / "details" / "ci" / view / path.name
+            if ci.is_file():
+                for key, value in json.loads(ci.read_text()).items():
+                    record["replications" if key == "replications" else f"{key}_ci"] = value
+        records[path.stem] = record
+    return records
+
+
 def run_plan(plan: str, only: list[str] | None = None) -> None:
     spec = PLANS[plan]
     folder = ROOT / spec["folder"]
@@ -136,8 +164,8 @@ def run_plan(plan: str, only: list[str] | None = None) -> None:
             if out.exists():
                 shutil.rmtree(out)
             out.mkdir(parents=True)
-            for path in sorted((ROOT / "metrics" / "evaluate").glob("*.json")):
-                shutil.copy2(path, out / path.name)
+            for name_, record in set_records(ROOT / "metrics").items():
+                (out / f"{name_}.json").write_text(json.dumps(record, indent=2) + "\n")
             (out / "summary.json").write_text(json.dumps(summary_of_workspace(overrides), indent=2) + "\n")
     finally:
         for name in RESTORE:
@@ -185,11 +213,12 @@ def load_results(plan: str) -> dict[str, dict]:
 def render_table(plan: str) -> str:
     """The markdown table of the committed results of ``plan`` (intervals: 1.96 x std / sqrt(R))."""
     results = load_results(plan)
-    lines = ["| experiment | " + " | ".join(h for h, _ in COLUMNS) + " |",
-             "|---|" + "---|" * len(COLUMNS)]
+    columns = HEADLINE_COLUMNS if PLANS[plan].get("columns") == "headline" else COLUMNS
+    lines = ["| experiment | " + " | ".join(h for h, _ in columns) + " |",
+             "|---|" + "---|" * len(columns)]
     for name, data in results.items():
         overrides = ", ".join(f"`{k}={v}`" for k, v in data["summary"]["overrides"].items())
-        lines.append(f"| {name} ({overrides}) | " + " | ".join(_cell(data, s) for _, s in COLUMNS) + " |")
+        lines.append(f"| {name} ({overrides}) | " + " | ".join(_cell(data, s) for _, s in columns) + " |")
     return "\n".join(lines)
 
 
