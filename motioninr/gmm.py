@@ -21,11 +21,13 @@ import numpy as np
 
 from motioninr.codes import CodeDraws
 from motioninr.errors import DataError
-from motioninr.io import atomic_path, load_npz
+from motioninr.io import atomic_path, load_json, load_npz, one_line
 from motioninr.settings import require
 
 COVARIANCE_TYPES = ("full", "diag", "tied", "spherical")
 FORMAT = "motioninr-gmm-v1"
+_BANK_ARRAYS = ("bin_action", "bin_low", "bin_high", "offsets", "weights", "means", "covariances",
+                "length_min", "length_max")
 
 
 @dataclass(frozen=True)
@@ -468,8 +470,7 @@ class MixtureBank:
                          covariances=self.covariances, length_min=self.length_min, length_max=self.length_max)
         info = {"format": FORMAT, "covariance_type": self.covariance_type, "code_dim": self.code_dim,
                 "class_names": self.class_names, "settings": self.settings,
-                "fit_seconds": self.fit_seconds if np.isfinite(self.fit_seconds) else None,
-                "bins": self.records}
+                "bins": self.records}  # no fit time: identical fits must give identical files
         with atomic_path(folder / "gmm.json") as tmp:
             tmp.write_text(json.dumps(info, indent=2) + "\n")
 
@@ -480,23 +481,20 @@ class MixtureBank:
         for path in (npz, js):
             if not path.is_file():
                 raise DataError(f"{path}: not found; run `dvc repro fit-gmm`")
-        try:
-            info = json.loads(js.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"{js}: not readable JSON ({exc})") from None
+        info = load_json(js, f"the {FORMAT} mixture description written by fit-gmm")
         if info.get("format") != FORMAT:
             raise DataError(f"{js}: format {info.get('format')!r}, expected {FORMAT!r}")
         seconds = info.get("fit_seconds")
+        a = load_npz(npz, "the mixture arrays written by fit-gmm", _BANK_ARRAYS)
         try:
-            a = load_npz(npz)
             return cls(covariance_type=info["covariance_type"], class_names=list(info["class_names"]),
                        bin_action=a["bin_action"], bin_low=a["bin_low"], bin_high=a["bin_high"],
                        offsets=a["offsets"], weights=a["weights"], means=a["means"], covariances=a["covariances"],
                        length_min=a["length_min"], length_max=a["length_max"], records=list(info.get("bins", [])),
                        settings=dict(info.get("settings", {})),
                        fit_seconds=float("nan") if seconds is None else float(seconds))
-        except (KeyError, ValueError, OSError) as exc:
-            raise DataError(f"{npz}: not a readable mixture file ({exc})") from None
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DataError(f"{npz}: inconsistent mixture file ({one_line(exc)})") from None
 
     def report(self) -> dict:
         """A human-readable summary: totals and, per class, one line of facts per bin."""
@@ -517,6 +515,5 @@ class MixtureBank:
             "bins_failing_guard": sum(not r["guard_passed"] for r in recs),
             "bins_with_fewer_components": sum(r["components"] < self.settings.get("components", 0) for r in recs),
             "retries": sum(r["retries"] for r in recs),
-            "fit_seconds": round(self.fit_seconds, 2) if np.isfinite(self.fit_seconds) else None,
             "classes": per_class,
         }

@@ -31,7 +31,7 @@ def main(
         with atomic_path(out, directory=True) as tmp:
             bank.save(tmp)
             save_json(tmp / "gmm_report.json", report)
-    typer.echo(f"fitted {report['bins']} bins / {report['components']} components in {report['fit_seconds']} s "
+    typer.echo(f"fitted {report['bins']} bins / {report['components']} components in {bank.fit_seconds:.2f} s "
                f"({report['bins_failing_guard']} bins failing the guard, {report['bins_not_converged']} not converged)"
                f" -> {out}")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ import typer
 from motioninr.data.dataset import MotionSet, load_meta, load_split
 from motioninr.errors import DataError, exit_on_error
 from motioninr.gallery import GallerySettings, pick_examples, render_gallery
-from motioninr.io import atomic_path
+from motioninr.io import atomic_path, load_json
 from motioninr.render import RenderSettings, SkeletonMeta
 from stages.common import read_params, section, settings_from
 
@@ -21,7 +20,7 @@ app = typer.Typer(add_completion=False)
 def generated_file(folder: Path, name: str) -> Path:
     """``<folder>/<name>.npz``, as listed in ``<folder>/meta.json`` when there is one."""
     listing = folder / "meta.json"
-    files = json.loads(listing.read_text()).get("files", {}) if listing.is_file() else {}
+    files = load_json(listing, "the listing of generated sets").get("files", {}) if listing.is_file() else {}
     path = folder / files.get(name, {}).get("path", f"{name}.npz")
     if not path.is_file():
         known = ", ".join(sorted(files)) or "none listed"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,9 @@ def describe_motions(path: Path) -> list[str]:
     names = None
     meta_path = path.parent / "meta.json"
     if meta_path.is_file():
-        names = json.loads(meta_path.read_text()).get("class_names")
+        from motioninr.io import load_json
+
+        names = load_json(meta_path, "a meta.json listing class_names").get("class_names")
     counts = np.bincount(ms.labels)
     per_class = ", ".join(f"{names[c] if names and c < len(names) else c}: {n}" for c, n in enumerate(counts) if n)
     return [f"motion set {path}: {len(ms)} sequences, {len(ms.frames)} frames, {ms.num_joints} joints, "
