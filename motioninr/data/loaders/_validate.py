@@ -37,12 +37,19 @@ def read_npy(path: Path) -> np.ndarray:
 
 
 def read_pickle(path: Path, expected: str = "a pickle from the dataset release") -> Any:
-    """Read a (joblib or plain) pickle from a dataset release, turning any failure into a DataError."""
-    import joblib
+    """Read a (joblib or plain) pickle from a dataset release, turning any failure into a DataError.
+
+    Only numpy arrays, dicts, lists, strings and numbers are admitted (see :mod:`.safe_pickle`):
+    a pickle asking for anything else is refused by name before any of it runs.
+    """
+    from motioninr.data.loaders.safe_pickle import UnsafePickleError, load_pickle
 
     require_file(path, expected)
     try:
-        return joblib.load(path)
+        return load_pickle(path)
+    except UnsafePickleError as exc:
+        raise DataError(f"{path}: refused to unpickle: {exc}, which dataset pickles never need (only numpy "
+                        f"arrays, dicts, lists, strings and numbers are admitted); expected {expected}") from None
     except Exception as exc:  # truncated, corrupt, not a pickle, ...
         raise DataError(f"{path}: unreadable pickle ({_short(exc)}); expected {expected}") from None
 
