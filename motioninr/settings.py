@@ -52,6 +52,9 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
                 return _convert(value, a, where)
             except SettingsError as exc:
                 errors.append(exc)
+        finite = [e for e in errors if str(e).endswith("expected a finite number")]
+        if finite:  # a number, but not a finite one: say so rather than list the types
+            raise finite[0]
         raise SettingsError(f"{where}: got {value!r}, expected {_type_name(tp)}")
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, Mapping):
