@@ -7,7 +7,7 @@ replaced by renaming the old one aside, renaming the new one in and only then de
 one, so at every moment one complete version exists (a run killed in between finds the old
 folder again on its next write).
 
-Reading: :func:`load_npz`, :func:`load_json` and :func:`load_torch` turn every way a file can be
+Reading: :func:`load_npz` and :func:`load_json` turn every way a file can be
 damaged (missing, truncated, bit-flipped, another format posing under the name) into one
 :class:`~motioninr.errors.DataError` line naming the file and what was expected.
 """
@@ -200,20 +200,3 @@ def load_json(path: str | os.PathLike, expected: str = "a JSON object") -> dict:
         raise DataError(f"{path}: holds a JSON {type(value).__name__}; expected {expected}")
     return value
 
-
-def load_torch(path: str | os.PathLike, expected: str, map_location: Any = "cpu") -> Any:
-    """``torch.load(..., weights_only=True)``; any unreadable file gives one :class:`DataError` line."""
-    import pickle
-
-    import torch
-
-    path = Path(path)
-    _require_file(path, expected)
-    if not zipfile.is_zipfile(path):
-        raise DataError(f"{path}: not a torch archive (truncated, or another format); expected {expected}")
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise DataError(f"{path}: refused by the weights-only loader ({_short(exc, 120)}); expected {expected}") from None
-    except Exception as exc:  # noqa: BLE001 - a damaged archive fails in many ways, all the same user error
-        raise DataError(f"{path}: damaged torch archive ({_short(exc)}); expected {expected}") from None
