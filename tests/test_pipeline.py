@@ -51,6 +51,7 @@ def make_repo(tmp_path: Path, overrides: dict) -> Path:
     _run(["git", "config", "user.email", "ci@example.com"], repo)
     _run(["git", "config", "user.name", "ci"], repo)
     _run(["dvc", "init", "-q"], repo)
+    shutil.copy(ROOT / ".dvcignore", repo / ".dvcignore")
     _run(["dvc", "config", "core.analytics", "false"], repo)
     _run(["git", "add", "-A"], repo)
     _run(["git", "commit", "-qm", "pipeline"], repo)
@@ -194,3 +195,12 @@ def test_a_missing_data_path_names_the_setting(tmp_path):
     proc = _run(["dvc", "repro"], repo, check=False)
     assert proc.returncode != 0
     assert "error: data.path: got '/nonexistent', which does not exist" in proc.stderr + proc.stdout
+
+
+def test_temporaries_of_killed_writes_are_invisible_to_dvc(tmp_path):
+    repo = make_repo(tmp_path, TINY)
+    _run(["dvc", "repro", "prepare"], repo)
+    (repo / "data/processed/.train.npz.k2x9.tmp").write_bytes(b"half an array")  # a kill during a write
+    (repo / "data/.processed.a8b1.tmp").mkdir()
+    status = _run(["dvc", "status", "prepare"], repo).stdout
+    assert "up to date" in status, status
