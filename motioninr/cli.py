@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import importlib
 
-import typer
+from motioninr.numerics import pin_cpu_kernels
+
+pin_cpu_kernels()  # the same CPU code paths as the stages, before numpy and torch load
+
+import typer  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 

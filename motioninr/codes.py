@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from motioninr.errors import DataError
-from motioninr.io import atomic_path, load_npz
+from motioninr.io import atomic_path, load_npz, one_line
 from motioninr.settings import require
 
 _FIELDS = ("codes", "sample", "labels", "lengths", "sample_ids", "sample_labels", "sample_lengths",
@@ -144,18 +144,15 @@ class CodeDraws:
         path = Path(path)
         if not path.is_file():
             raise DataError(f"{path}: not found; run `dvc repro resample`")
+        a = load_npz(path, "the code draws written by the resample stage", _FIELDS)
         try:
-            a = load_npz(path)
-            missing = [k for k in _FIELDS if k not in a]
-            if missing:
-                raise ValueError(f"missing arrays {', '.join(missing)}")
             return cls(a["codes"], a["sample"], a["sample_ids"], a["sample_labels"], a["sample_lengths"],
                        a["sample_codes"], a["class_names"].tolist(), betas=a.get("betas"),
                        sample_betas=a.get("sample_betas"), sample_beta_sigma=a.get("sample_beta_sigma"),
                        class_alphas=a.get("class_alphas"),
                        compose=str(a["compose"]) if "compose" in a else "concat")
-        except (ValueError, OSError) as exc:
-            raise DataError(f"{path}: not a readable code draws file ({exc})") from None
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"{path}: inconsistent code draws file ({one_line(exc)})") from None
 
 
 def draw_codes(model, draws: int, seed: int = 0, batch: int = 65536) -> CodeDraws:

@@ -27,12 +27,14 @@ import numpy as np
 
 from motioninr.codes import CodeDraws
 from motioninr.errors import DataError
-from motioninr.io import atomic_path, load_npz
+from motioninr.io import atomic_path, load_json, load_npz, one_line
 from motioninr.settings import require
 
 COVARIANCE_TYPES = ("full", "diag", "tied", "spherical")
 FORMAT = "motioninr-gmm-v1"
 CLASS_BANK = "class_gmm"  # file stem of the fixed-length protocol's length-agnostic mixtures
+_BANK_ARRAYS = ("bin_action", "bin_low", "bin_high", "offsets", "weights", "means", "covariances",
+                "length_min", "length_max")
 
 
 @dataclass(frozen=True)
@@ -500,22 +502,19 @@ class MixtureBank:
         for path in (npz, js):
             if not path.is_file():
                 raise DataError(f"{path}: not found; run `dvc repro fit-gmm`")
-        try:
-            info = json.loads(js.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"{js}: not readable JSON ({exc})") from None
+        info = load_json(js, f"the {FORMAT} mixture description written by fit-gmm")
         if info.get("format") != FORMAT:
             raise DataError(f"{js}: format {info.get('format')!r}, expected {FORMAT!r}")
+        a = load_npz(npz, "the mixture arrays written by fit-gmm", _BANK_ARRAYS)
         try:
-            a = load_npz(npz)
             return cls(covariance_type=info["covariance_type"], class_names=list(info["class_names"]),
                        bin_action=a["bin_action"], bin_low=a["bin_low"], bin_high=a["bin_high"],
                        offsets=a["offsets"], weights=a["weights"], means=a["means"], covariances=a["covariances"],
                        length_min=a["length_min"], length_max=a["length_max"], records=list(info.get("bins", [])),
                        settings=dict(info.get("settings", {})), alphas=a.get("alphas"),
                        compose=str(info.get("compose", "none")), sigma_ratio=info.get("sigma_ratio"))
-        except (KeyError, ValueError, OSError) as exc:
-            raise DataError(f"{npz}: not a readable mixture file ({exc})") from None
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DataError(f"{npz}: inconsistent mixture file ({one_line(exc)})") from None
 
     def report(self) -> dict:
         """A human-readable summary: totals and, per class, one line of facts per bin."""

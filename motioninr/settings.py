@@ -1,13 +1,15 @@
 """Typed settings: frozen dataclasses built once from a mapping (a ``params.yaml`` section).
 
 The library never reads ``params.yaml`` itself; stages pass the relevant section
-to :func:`from_mapping`, which rejects unknown keys and values of the wrong type
-with a one-line :class:`~motioninr.errors.SettingsError` naming the setting.
+to :func:`from_mapping`, which rejects unknown keys, values of the wrong type and
+non-finite numbers (``.inf``, ``.nan``, ``"inf"``, ``1e400``) with a one-line
+:class:`~motioninr.errors.SettingsError` naming the setting.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from typing import Any, Mapping, TypeVar
@@ -50,6 +52,9 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
                 return _convert(value, a, where)
             except SettingsError as exc:
                 errors.append(exc)
+        finite = [e for e in errors if str(e).endswith("expected a finite number")]
+        if finite:  # a number, but not a finite one: say so rather than list the types
+            raise finite[0]
         raise SettingsError(f"{where}: got {value!r}, expected {_type_name(tp)}")
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, Mapping):
@@ -75,14 +80,19 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
             return int(value)
         raise SettingsError(f"{where}: got {value!r}, expected an integer")
     if tp is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
+            number = float(value)
+        elif isinstance(value, str):
             try:
-                return float(value)  # YAML reads "1e-3" as a string
+                number = float(value)  # YAML reads "1e-3" as a string
             except ValueError:
                 pass
-        raise SettingsError(f"{where}: got {value!r}, expected a number")
+        if number is None:
+            raise SettingsError(f"{where}: got {value!r}, expected a number")
+        if not math.isfinite(number):  # .inf, .nan, "inf", "nan", 1e400 (overflows to inf)
+            raise SettingsError(f"{where}: got {value!r}, expected a finite number")
+        return number
     if tp is str:
         if isinstance(value, str):
             return value

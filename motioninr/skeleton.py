@@ -48,6 +48,9 @@ def check_parents(parents: list[int] | tuple[int, ...]) -> None:
     if len(parents) == 0 or parents[0] != -1:
         raise ValueError("the first joint must be the root (parent -1)")
     for j, p in enumerate(parents[1:], start=1):
+        if j < p < len(parents) or p == j:
+            raise ValueError(f"joint {j} has parent {p}, which is not listed before it; expected parents "
+                             "before their children (reorder the joints so every parent comes first)")
         if not 0 <= p < j:
             raise ValueError(f"joint {j} has parent {p}; expected a joint index in [0, {j})")
 

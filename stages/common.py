@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import yaml
 
 from motioninr.errors import DataError, SettingsError
+from motioninr.io import load_json
 from motioninr.settings import from_mapping
 
 T = TypeVar("T")
@@ -51,7 +52,7 @@ def settings_from(values: dict[str, Any], where: str, *classes: type) -> tuple:
 def generated_file(folder: Path, name: str, where: str) -> Path:
     """``<folder>/<name>.npz``, as listed in ``<folder>/meta.json`` when there is one; ``where`` names the setting."""
     listing = folder / "meta.json"
-    files = json.loads(listing.read_text()).get("files", {}) if listing.is_file() else {}
+    files = load_json(listing, "the listing of generated sets").get("files", {}) if listing.is_file() else {}
     path = folder / files.get(name, {}).get("path", f"{name}.npz")
     if not path.is_file():
         known = ", ".join(sorted(files)) or "none listed"

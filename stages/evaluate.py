@@ -10,7 +10,6 @@ tables under ``plots/evaluate``.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from motioninr.evaluation import EvaluateSettings, evaluate_motions, load_classi
 from motioninr.evaluation.extra import ExtraMetrics
 from motioninr.evaluation.physics import Skeleton, estimate_floor
 from motioninr.evaluation.report import format_tables, metrics_views, write_report
-from motioninr.io import atomic_path, save_json
+from motioninr.io import atomic_path, load_json, load_npz, save_json
 from motioninr.settings import from_mapping
 from stages.common import read_params, section
 
@@ -37,16 +36,16 @@ def load_generated(folder: Path, class_names: list[str]) -> tuple[dict[str, Moti
     listing = folder / "meta.json"
     if not listing.is_file():
         raise DataError(f"{listing}: not found; run the generate stage first (dvc repro generate)")
-    meta = json.loads(listing.read_text())
+    meta = load_json(listing, "the listing of generated sets written by the generate stage")
     if meta.get("class_names") not in (None, class_names):
         raise DataError(f"{listing}: class_names {meta['class_names']} differ from the processed dataset's {class_names}")
     sets, groups = {}, {}
     for name, entry in meta.get("files", {}).items():
         path = folder / entry.get("path", f"{name}.npz")
         sets[name] = MotionSet.load(path)
-        with np.load(path, allow_pickle=False) as z:
-            if "replication" in z.files:
-                groups[name] = z["replication"]
+        extra = load_npz(path, "a generated motion set", only=("replication",))
+        if "replication" in extra:
+            groups[name] = extra["replication"]
     return sets, groups
 
 

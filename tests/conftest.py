@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-import os
+# The stages pin the numerical libraries' CPU code paths before they load; tests comparing a stage run
+# in a subprocess with a computation in this process need the same pins, set before numpy and torch load.
+from motioninr.numerics import pin_cpu_kernels
 
-import numpy as np
-import pytest
+pin_cpu_kernels()
+
+import os  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 from motioninr.data.dataset import RawDataset, save_processed
 from motioninr.data.prepare import PrepareSettings, prepare

@@ -6,8 +6,10 @@ sharding logic in a fraction of a second. The ``torchrun`` tests start real gloo
 
 Tolerance: ranks sum their gradients instead of one process summing the whole batch, so the
 results differ by rounding only. After a few epochs parameters agree within ``ATOL + RTOL * |value|``
-(measured: at most 6e-8 for code means of size ~0.1 and decoder weights of size ~0.3, 1e-6 for
-log-variances of size ~9) and decoded motions within ``MOTION_ATOL`` metres (measured 2.4e-7).
+(measured with MKL's AVX-512 path: at most 6e-8 for code means of size ~0.1 and decoder weights of size
+~0.3, 1e-6 for log-variances of size ~9; with the AVX2 path the stages and tests pin, see
+``motioninr/numerics.py``: 1.5e-6 for one first-layer decoder weight of size ~0.2) and decoded motions
+within ``MOTION_ATOL`` metres (measured 2.4e-7).
 A transformer has parameters whose gradient is zero in exact arithmetic (attention key biases;
 query and key projections of the cross-attention to its single memory token): Adam turns their
 rounding noise into steps of the learning rate's size, so there only codes and outputs are compared.
@@ -37,7 +39,7 @@ from motioninr.settings import from_mapping
 from tests.model_helpers import TINY_MODEL, one_thread, tiny_training  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
-ATOL, RTOL, MOTION_ATOL = 1e-6, 1e-6, 1e-5
+ATOL, RTOL, MOTION_ATOL = 3e-6, 1e-6, 1e-5
 MODEL = {**TINY_MODEL, "transformer": {**TINY_MODEL["transformer"], "dropout": 0.0}}
 LAUNCH_TIMEOUT = 180  # seconds; a hang fails the test instead of blocking the suite
 

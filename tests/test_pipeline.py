@@ -52,6 +52,7 @@ def make_repo(tmp_path: Path, overrides: dict) -> Path:
     _run(["git", "config", "user.email", "ci@example.com"], repo)
     _run(["git", "config", "user.name", "ci"], repo)
     _run(["dvc", "init", "-q"], repo)
+    shutil.copy(ROOT / ".dvcignore", repo / ".dvcignore")
     _run(["dvc", "config", "core.analytics", "false"], repo)
     _run(["git", "add", "-A"], repo)
     _run(["git", "commit", "-qm", "pipeline"], repo)
@@ -169,3 +170,65 @@ def test_whole_pipeline_experiments_and_metrics(tmp_path):
     again = _run(["dvc", "repro"], repo)
     assert _ran(again.stdout) == {"evaluate"}, again.stdout
     assert json.loads((repo / "metrics/details/ci/evaluate/real.json").read_text())["replications"] == 3
+
+
+def _out_hashes(repo: Path) -> dict[str, str]:
+    """Every out of every stage in dvc.lock: path -> md5."""
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage.get("outs", [])}
+
+
+def test_two_runs_in_two_repositories_give_byte_identical_outs(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = make_repo(tmp_path / "a", TINY_PIPELINE)
+    second = make_repo(tmp_path / "b", TINY_PIPELINE)
+    _run(["dvc", "repro"], first)
+    _run(["dvc", "repro"], second)
+    a, b = _out_hashes(first), _out_hashes(second)
+    expected = {"data/params-checked.txt", "data/processed", "models/model.pt", "models/checkpoints",
+                "dvclive/train/metrics.json", "dvclive/train/plots/metrics", "models/evaluator.pt",
+                "metrics/evaluator.json", "data/codes/draws.npz", "models/gmm", "data/generated", "metrics/evaluate",
+                "metrics/details", "plots/evaluate", "plots/gallery", "plots/gallery_bvh", "plots/latent"}
+    assert set(a) == expected
+    different = sorted(path for path in a if a[path] != b[path])
+    assert not different, f"outs that differ between two identical runs: {different}"
+    assert not list(first.rglob(".*.tmp")), "temporaries left behind"
+
+
+def test_a_bad_setting_stops_before_any_stage_deletes_its_outputs(tmp_path):
+    repo = make_repo(tmp_path, TINY)
+    _run(["dvc", "repro", "prepare"], repo)
+    before = (repo / "data/processed/train.npz").read_bytes()
+
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["data"]["demo"]["seed"] = 1  # prepare would run again ...
+    params["gmm"]["tol"] = float("inf")  # ... but a later section is wrong
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    proc = _run(["dvc", "repro"], repo, check=False)
+    assert proc.returncode != 0
+    assert "error: gmm.tol: got inf, expected a finite number" in proc.stderr + proc.stdout
+    assert "Running stage 'prepare'" not in proc.stdout
+    assert (repo / "data/processed/train.npz").read_bytes() == before
+
+    params["gmm"]["tol"] = 0.001  # fixed: the check passes and its unchanged output re-runs nothing on its own
+    params["data"]["demo"]["seed"] = 0
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    again = _run(["dvc", "repro", "prepare"], repo)
+    assert "Running stage 'prepare'" not in again.stdout, again.stdout
+
+
+def test_a_missing_data_path_names_the_setting(tmp_path):
+    repo = make_repo(tmp_path, {**TINY, "data.source": "generic", "data.path": "/nonexistent"})
+    proc = _run(["dvc", "repro"], repo, check=False)
+    assert proc.returncode != 0
+    assert "error: data.path: got '/nonexistent', which does not exist" in proc.stderr + proc.stdout
+
+
+def test_temporaries_of_killed_writes_are_invisible_to_dvc(tmp_path):
+    repo = make_repo(tmp_path, TINY)
+    _run(["dvc", "repro", "prepare"], repo)
+    (repo / "data/processed/.train.npz.k2x9.tmp").write_bytes(b"half an array")  # a kill during a write
+    (repo / "data/.processed.a8b1.tmp").mkdir()
+    status = _run(["dvc", "status", "prepare"], repo).stdout
+    assert "up to date" in status, status

@@ -228,10 +228,10 @@ def test_cli_meta_falls_back_to_processed_meta(motion_file, tmp_path, monkeypatc
     "setup, args, message",
     [
         ("unknown_id", ["--ids", "zzz"], "unknown id 'zzz'; valid ids include a, b/1, c (3 in total)"),
-        ("truncated", [], "not a readable motion set"),
-        ("missing", [], "file not found"),
+        ("truncated", [], "set.npz: not an .npz archive (truncated, or another format)"),
+        ("missing", [], "nothing.npz: not found; expected a motion set .npz"),
         ("no_meta", [], "no skeleton metadata"),
-        ("bad_meta", ["--meta", "META"], "unreadable meta.json"),
+        ("bad_meta", ["--meta", "META"], "bad.json: not readable JSON"),
         ("wrong_joints", [], "motions have 18 joints but the skeleton metadata has 24"),
     ],
 )

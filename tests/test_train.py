@@ -10,8 +10,8 @@ from motioninr.data.dataset import load_meta, load_split
 from motioninr.errors import SettingsError
 from motioninr.model import load_model
 from motioninr.model.model import ModelSettings
-from motioninr.model.train import (CHECKPOINT_NAME, RowAdam, Trainer, TrainSettings, clip_grad_norm, fit,
-                                   new_model, reconstruction_error)
+from motioninr.model.train import (CHECKPOINT_NAME, RowAdam, Trainer, TrainingError, TrainSettings, clip_grad_norm,
+                                   fit, new_model, reconstruction_error)
 from motioninr.settings import from_mapping
 from tests.model_helpers import TINY_MODEL, one_thread, tiny_training  # noqa: F401 (fixture)
 
@@ -256,3 +256,80 @@ def test_train_stage_reports_bad_settings_in_one_line(processed_dir, tmp_path):
     result = CliRunner().invoke(app, ["--params", str(params), "--data", str(processed_dir)])
     assert result.exit_code == 1
     assert result.output.strip() == "error: model.decoder: got 'rnn', expected one of 'mlp', 'transformer'"
+
+
+# ----------------------------------------------------------------------------- faults
+
+def test_a_non_finite_loss_stops_training_and_writes_no_model(processed_dir, tmp_path):
+    from stages.train import app
+
+    model, data, ts = setup(processed_dir, epochs=6, lr_decoder=1e30, schedule="joint")
+    with pytest.raises(TrainingError, match=r"^train: loss (nan|inf) at epoch (\d) \(joint pass\), the first non-finite"):
+        fit(model, data, ts, checkpoint_dir=tmp_path / "ck")
+    assert not (tmp_path / "ck" / CHECKPOINT_NAME).exists() or all(
+        torch.isfinite(v).all() for v in torch.load(tmp_path / "ck" / CHECKPOINT_NAME, weights_only=True)["model"].values())
+
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"model": MODEL, "train": {"epochs": 6, "batch_size": 4, "device": "cpu",
+                                                                "lr_decoder": 1e30, "threads": 1}}))
+    out = tmp_path / "models/model.pt"
+    result = CliRunner().invoke(app, ["--params", str(params), "--data", str(processed_dir), "--out", str(out),
+                                      "--checkpoints", str(tmp_path / "ck2"), "--live", str(tmp_path / "live")])
+    assert result.exit_code == 1
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("error: train: loss ") and "the first non-finite loss; no model written" in last, result.output
+    assert not out.exists()
+
+
+def _train_stage(tmp_path, params, out, checkpoints):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.Popen([sys.executable, "-m", "stages.train", "--params", str(params), "--data",
+                             str(tmp_path / "processed"), "--out", str(out), "--checkpoints", str(checkpoints),
+                             "--live", str(tmp_path / f"live_{out.stem}")], cwd=root,
+                            env={**os.environ, "PYTHONPATH": str(root)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGINT"])
+def test_a_killed_train_stage_resumes_to_a_byte_identical_model(processed_dir, tmp_path, sig):
+    import signal
+    import time
+
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"model": MODEL, "train": {"epochs": 120, "batch_size": 4, "device": "cpu",
+                                                                "checkpoint_every": 5, "threads": 1}}))
+    straight = _train_stage(tmp_path, params, tmp_path / "straight.pt", tmp_path / "ck_straight")
+    assert straight.wait(timeout=600) == 0, straight.stderr.read()
+
+    checkpoints = tmp_path / "ck"
+    run = _train_stage(tmp_path, params, tmp_path / "resumed.pt", checkpoints)
+    deadline = time.time() + 300
+    while not (checkpoints / CHECKPOINT_NAME).exists() and run.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    run.send_signal(getattr(signal, sig))
+    run.wait(timeout=120)
+    assert not (tmp_path / "resumed.pt").exists(), "the run finished before it was interrupted"
+    stale = checkpoints / ".last.pt.x7k2.tmp"  # what a kill during a checkpoint write leaves
+    stale.write_bytes(b"half a checkpoint")
+
+    again = _train_stage(tmp_path, params, tmp_path / "resumed.pt", checkpoints)
+    assert again.wait(timeout=600) == 0, again.stderr.read()
+    assert (tmp_path / "resumed.pt").read_bytes() == (tmp_path / "straight.pt").read_bytes()
+    assert sorted(p.name for p in checkpoints.iterdir()) == [CHECKPOINT_NAME]
+
+
+def test_a_garbage_checkpoint_means_training_from_scratch(processed_dir, tmp_path):
+    reference, data, ts = setup(processed_dir, epochs=3)
+    fit(reference, data, ts)
+    (tmp_path / CHECKPOINT_NAME).write_bytes(b"\x00garbage")
+    messages = []
+    model, data, ts = setup(processed_dir, epochs=3)
+    fit(model, data, ts, checkpoint_dir=tmp_path, log=messages.append)
+    assert any("unreadable checkpoint; training from scratch" in m for m in messages)
+    assert same_state(model, reference)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from enum import Enum
 from pathlib import Path
@@ -29,13 +28,9 @@ class Camera(str, Enum):
 
 
 def _read_json(path: Path) -> dict:
-    try:
-        meta = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: unreadable meta.json ({' '.join(str(exc).split())})") from None
-    if not isinstance(meta, dict):
-        raise DataError(f"{path}: expected a JSON object with parents, class_names, fps and up")
-    return meta
+    from motioninr.io import load_json
+
+    return load_json(path, "a meta.json object with parents, class_names, fps and up")
 
 
 def skeleton_meta_for(file: Path, meta: Path | None) -> SkeletonMeta:

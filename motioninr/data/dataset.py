@@ -20,7 +20,6 @@ No padding and no pickles: loading a split is one read per array.
 from __future__ import annotations
 
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -28,9 +27,40 @@ from typing import Iterator
 import numpy as np
 
 from motioninr.errors import DataError
-from motioninr.io import atomic_path, load_npz
+from motioninr.io import atomic_path, load_json, load_npz, one_line
 
 SPLITS = ("train", "test")
+# Largest plausible joint coordinate, in metres after any unit scaling: motion capture volumes and
+# walked trajectories stay far inside a kilometre, while a wrong unit (millimetres read as metres)
+# or a corrupt value lies far outside.
+MAX_POSITION_M = 1000.0
+
+
+def implausible_frame(frames: np.ndarray) -> tuple[int, float] | None:
+    """First frame of ``frames (frames, joints, 3)`` with a non-finite coordinate or one beyond
+    :data:`MAX_POSITION_M`, as ``(frame, value)``; None when every value is plausible."""
+    bad = ~(np.abs(frames) <= MAX_POSITION_M)  # also catches NaN
+    if not bad.any():
+        return None
+    frame = int(np.flatnonzero(bad.reshape(len(frames), -1).any(axis=1))[0])
+    values = frames[frame][bad[frame]]
+    return frame, float(values[0])
+
+
+def check_plausible(frames: np.ndarray, lengths: np.ndarray, ids, where: str) -> None:
+    """Raise a one-line :class:`DataError` naming ``where``, the sample and the frame of the first
+    implausible coordinate of concatenated motions ``frames (total_frames, joints, 3)``."""
+    if not len(frames) or np.abs(frames).max() <= MAX_POSITION_M:
+        return
+    found = implausible_frame(frames)
+    if found is None:
+        return
+    row, value = found
+    offsets = np.cumsum(lengths)
+    sample = int(np.searchsorted(offsets, row, side="right"))
+    first = int(offsets[sample - 1]) if sample else 0
+    raise DataError(f"{where}: sample {str(ids[sample])!r} frame {row - first}: coordinate {value:g}; expected "
+                    f"finite positions within {MAX_POSITION_M:g} m of the origin (metres after scaling)")
 
 
 @dataclass
@@ -199,15 +229,15 @@ class MotionSet:
     @classmethod
     def load(cls, path: str | Path) -> "MotionSet":
         path = Path(path)
-        if not path.is_file():
-            raise DataError(f"{path}: file not found; expected a motion set .npz (frames, lengths, labels, ids)")
+        arrays = load_npz(path, "a motion set .npz (frames, lengths, labels, ids)", ("frames", "lengths", "labels", "ids"))
         try:
-            arrays = load_npz(path)
-            return cls(arrays["frames"], arrays["lengths"], arrays["labels"], arrays["ids"],
-                       arrays.get("rotations"), arrays.get("offsets"), arrays.get("sequence_offsets"))
-        except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise DataError(f"{path}: not a readable motion set ({exc}); expected arrays frames, lengths, labels, ids "
-                            "(and optionally rotations (frames, joints, 6) with offsets (joints, 3))") from None
+            motions = cls(arrays["frames"], arrays["lengths"], arrays["labels"], arrays["ids"],
+                          arrays.get("rotations"), arrays.get("offsets"), arrays.get("sequence_offsets"))
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"{path}: inconsistent motion set ({one_line(exc)}); expected arrays frames, lengths, labels, "
+                            "ids (and optionally rotations (frames, joints, 6) with offsets (joints, 3))") from None
+        check_plausible(motions.frames, motions.lengths, motions.ids, str(path))
+        return motions
 
 
 def load_meta(processed: str | Path) -> dict:
@@ -215,7 +245,7 @@ def load_meta(processed: str | Path) -> dict:
     path = Path(processed) / "meta.json"
     if not path.is_file():
         raise DataError(f"{path}: not found; run the prepare stage first (dvc repro prepare)")
-    return json.loads(path.read_text())
+    return load_json(path, "the processed dataset's meta.json written by the prepare stage")
 
 
 def load_split(processed: str | Path, split: str = "train") -> MotionSet:

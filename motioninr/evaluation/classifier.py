@@ -28,7 +28,7 @@ from torch import nn
 
 from motioninr.data.dataset import MotionSet
 from motioninr.errors import DataError, MotionINRError
-from motioninr.io import atomic_path
+from motioninr.io import one_line, save_torch
 
 CROP_LENGTH = 60
 FEATURE_DIM = 30
@@ -236,14 +236,14 @@ def _load_file(path: Path, device: torch.device | str) -> object:
         found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
         if found is None:
             detail = re.search(r"WeightsUnpickler error: (.*?)(?: Check the documentation|$)", text)
-            reason = detail.group(1) if detail else text[:160]
+            reason = detail.group(1) if detail else one_line(text, 160)
             raise EvaluatorError(f"{path}: not a readable torch checkpoint ({reason})") from None
         raise EvaluatorError(
             f"{path}: refused to load with weights_only=True (it needs {found.group(1)}); expected an "
             "evaluator.pt or an Action2Motion .tar holding plain tensors"
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError) as exc:
-        raise EvaluatorError(f"{path}: not a readable torch checkpoint ({' '.join(str(exc).split())[:200]})") from None
+        raise EvaluatorError(f"{path}: not a readable torch checkpoint ({one_line(exc)})") from None
 
 
 def _architecture(state: dict, path: Path) -> tuple[int, int, int, int]:
@@ -339,8 +339,7 @@ def save_classifier(path: str | Path, clf: ActionClassifier, **info) -> None:
         "crop_length": CROP_LENGTH,
         **info,
     }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    save_torch(path, payload)
 
 
 def checkpoint_info(path: str | Path) -> dict:

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from motioninr.errors import MotionINRError, SettingsError
-from motioninr.io import atomic_path
+from motioninr.io import one_line, save_torch
 from motioninr.model.objective import decoded_rot6d, output_size, rot6d_to_metres
 from motioninr.settings import from_mapping, require
 
@@ -468,8 +468,7 @@ def save_model(model: MotionINR, path: str | Path, extra: dict | None = None) ->
         **({"skeleton": model.skeleton.cpu().tolist()} if model.skeleton is not None else {}),
         **(extra or {}),
     }
-    with atomic_path(path) as tmp:
-        torch.save(artifact, tmp)
+    save_torch(path, artifact)
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> MotionINR:
@@ -480,7 +479,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> MotionIN
     try:
         art = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user error
-        raise MotionINRError(f"{path}: not a readable model file ({' '.join(str(exc).split())[:200]})") from None
+        raise MotionINRError(f"{path}: not a readable model file ({one_line(exc)})") from None
     if not isinstance(art, dict) or art.get("format") != FORMAT:
         found = art.get("format") if isinstance(art, dict) else type(art).__name__
         raise MotionINRError(f"{path}: got format {found!r}, expected a {FORMAT!r} model written by the train stage")
@@ -492,5 +491,5 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> MotionIN
                           train_lengths=art["train_lengths"], skeleton=art.get("skeleton"))
         model.load_state_dict(art["state_dict"])
     except (KeyError, ValueError, RuntimeError, SettingsError) as exc:
-        raise MotionINRError(f"{path}: inconsistent model file ({' '.join(str(exc).split())[:200]})") from None
+        raise MotionINRError(f"{path}: inconsistent model file ({one_line(exc)})") from None
     return model.to(device).eval()

@@ -50,8 +50,8 @@ import torch
 from torch import Tensor
 
 from motioninr.data.dataset import MotionSet
-from motioninr.errors import DataError
-from motioninr.io import atomic_path
+from motioninr.errors import DataError, MotionINRError
+from motioninr.io import save_torch
 from motioninr.model.distributed import World
 from motioninr.model.model import CodeTable, ModelSettings, MotionINR, settings_dict
 from motioninr.model.objective import LossSettings, Objective
@@ -60,6 +60,10 @@ from motioninr.settings import require
 CHECKPOINT_FORMAT = "motioninr-checkpoint-v1"
 CHECKPOINT_NAME = "last.pt"
 PASSES = ("codes", "decoder", "joint")
+
+
+class TrainingError(MotionINRError):
+    """Training cannot go on (a non-finite loss)."""
 
 
 @dataclass(frozen=True)
@@ -607,6 +611,10 @@ def fit(model: MotionINR, train: MotionSet, settings: TrainSettings, *, device="
         on_epoch(record, True)
     while trainer.epoch < settings.epochs:
         record = trainer.run_epoch()
+        if not np.isfinite(record["loss"]):  # stop before a checkpoint or a model holds the damage
+            raise TrainingError(f"train: loss {record['loss']} at epoch {record['epoch']} ({record['pass']} pass), "
+                                "the first non-finite loss; no model written. Expected finite losses: lower "
+                                "train.lr_decoder / train.lr_codes or check the data")
         if path is not None and (trainer.epoch % settings.checkpoint_every == 0 or trainer.epoch == settings.epochs):
             state = trainer.state_dict()  # every process takes part in gathering the codes
             if world.is_main:
@@ -619,8 +627,7 @@ def fit(model: MotionINR, train: MotionSet, settings: TrainSettings, *, device="
 
 
 def write_checkpoint(path: str | Path, state: dict) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    save_torch(path, state)
 
 
 def read_checkpoint(path: str | Path) -> dict | None:

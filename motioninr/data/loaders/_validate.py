@@ -7,7 +7,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from motioninr.data.dataset import MAX_POSITION_M, implausible_frame
 from motioninr.errors import DataError
+from motioninr.io import one_line
 
 
 def require_dir(path: Path, expected: str) -> Path:
@@ -35,12 +37,19 @@ def read_npy(path: Path) -> np.ndarray:
 
 
 def read_pickle(path: Path, expected: str = "a pickle from the dataset release") -> Any:
-    """Read a (joblib or plain) pickle from a dataset release, turning any failure into a DataError."""
-    import joblib
+    """Read a (joblib or plain) pickle from a dataset release, turning any failure into a DataError.
+
+    Only numpy arrays, dicts, lists, strings and numbers are admitted (see :mod:`.safe_pickle`):
+    a pickle asking for anything else is refused by name before any of it runs.
+    """
+    from motioninr.data.loaders.safe_pickle import UnsafePickleError, load_pickle
 
     require_file(path, expected)
     try:
-        return joblib.load(path)
+        return load_pickle(path)
+    except UnsafePickleError as exc:
+        raise DataError(f"{path}: refused to unpickle: {exc}, which dataset pickles never need (only numpy "
+                        f"arrays, dicts, lists, strings and numbers are admitted); expected {expected}") from None
     except Exception as exc:  # truncated, corrupt, not a pickle, ...
         raise DataError(f"{path}: unreadable pickle ({_short(exc)}); expected {expected}") from None
 
@@ -94,6 +103,10 @@ def check_motion(arr: Any, where: str, joints: int | None = None, *, dims: int =
         raise DataError(f"{where}: zero-length sequence; expected at least one frame")
     if not np.isfinite(arr).all():
         raise DataError(f"{where}: contains NaN or Inf values; expected finite positions")
+    found = implausible_frame(arr) if dims == 3 else None
+    if found is not None:
+        raise DataError(f"{where}: frame {found[0]}: coordinate {found[1]:g}; expected positions within "
+                        f"{MAX_POSITION_M:g} m of the origin (metres after scaling; check the unit)")
     return arr
 
 
@@ -108,4 +121,4 @@ def check_same_joints(sequences: list[np.ndarray], ids: list[str], where: str) -
 
 
 def _short(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:160] or type(exc).__name__
+    return one_line(str(exc) or type(exc).__name__, 160)

@@ -175,7 +175,7 @@ def read_skeleton(path: Path) -> dict:
     try:
         check_parents(parents)
     except ValueError as exc:
-        raise DataError(f"{path}: parents {parents} is not a valid tree ({exc})") from None
+        raise DataError(f"{path}: parents {parents}: {exc}") from None
     fps = _positive_number(raw["fps"], path, "fps", "a positive frame rate (frames per second)")
     up = raw.get("up", "y")
     if up not in UP_AXES:
