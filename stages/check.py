@@ -42,9 +42,10 @@ def _model(values: dict[str, Any]) -> None:
 
 def _train(values: dict[str, Any]) -> None:
     from motioninr.model.distributed import ParallelSettings
+    from motioninr.model.objective import LossSettings
     from motioninr.model.train import TrainSettings
 
-    settings_from(values, "train", TrainSettings, ParallelSettings)
+    settings_from(values, "train", TrainSettings, ParallelSettings, LossSettings)
 
 
 def _evaluate(values: dict[str, Any]) -> None:
