@@ -2,7 +2,8 @@
 
 Codes: the trained sequence codes (posterior means, from the draws file) and codes drawn
 from the mixtures at the same actions and lengths. Features: the evaluator features of the
-training motions and of one generated set. See :mod:`motioninr.latent`.
+training motions and of one generated set (its first replication when the file holds several).
+See :mod:`motioninr.latent`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from motioninr.data.dataset import MotionSet, load_meta, load_split
 from motioninr.errors import DataError, exit_on_error
 from motioninr.generation import make_sampler
 from motioninr.gmm import MixtureBank
-from motioninr.io import atomic_path
+from motioninr.io import atomic_path, load_npz
 from motioninr.latent import LatentSettings, PointSet, latent_pictures
 from motioninr.settings import from_mapping
 from stages.common import generated_file, read_params, section
@@ -62,7 +63,11 @@ def main(
         meta = load_meta(processed)
         class_names = list(meta["class_names"])
         training = load_split(processed, "train")
-        motions = MotionSet.load(generated_file(generated, settings.motions, "latent.motions"))
+        motions_file = generated_file(generated, settings.motions, "latent.motions")
+        motions = MotionSet.load(motions_file)
+        replication = load_npz(motions_file, "a generated motion set", only=("replication",)).get("replication")
+        if replication is not None:  # the first of the independently generated sets: one set beside the training set
+            motions = motions.subset(np.flatnonzero(replication == 0))
         clf = load_classifier(evaluator, num_joints=training.num_joints, num_classes=len(class_names))
         feats = {}
         for name, ms in (("training motions", training), (f"generated ({settings.motions})", motions)):

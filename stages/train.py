@@ -37,6 +37,8 @@ def main(
     out: Path = typer.Option(Path("models/model.pt"), help="Trained model to write."),
     checkpoints: Path = typer.Option(Path("models/checkpoints"), help="Checkpoint folder (kept between runs)."),
     live: Path = typer.Option(Path("dvclive/train"), help="dvclive folder for metrics and curves."),
+    curve_every: int = typer.Option(10, min=1, help="Epochs between points of the training curves (the first and "
+                                    "last epochs always count); dvclive writes its files at every point."),
     debug: bool = typer.Option(False, help="Show tracebacks."),
 ) -> None:
     """Train the auto-decoder on the training split and write the model."""
@@ -50,7 +52,7 @@ def main(
             load_meta(data)  # a missing dataset is reported once, not by every process
             status = launch(parallel.nproc, "stages.train", [
                 "--params", str(params), "--data", str(data), "--out", str(out), "--checkpoints", str(checkpoints),
-                "--live", str(live), "--debug" if debug else "--no-debug"])
+                "--live", str(live), "--curve-every", str(curve_every), "--debug" if debug else "--no-debug"])
             if status:  # the failing process printed its error
                 raise SystemExit(status)
             return
@@ -62,7 +64,8 @@ def main(
             if not world.is_main:  # the same training (and checkpoint gathering); rank 0 writes every file
                 fit(model, train, settings, checkpoint_dir=checkpoints, world=world, loss=loss)
                 return
-            history, errors, ratio = train_and_log(model, train, settings, world, checkpoints, live, loss)
+            history, errors, ratio = train_and_log(model, train, settings, world, checkpoints, live, loss,
+                                                   curve_every)
             save_model(model.cpu(), out, extra={"training": {"settings": settings_dict(settings),
                                                              "last_epoch": history[-1], "reconstruction": errors,
                                                              "code_sigma_ratio": ratio}})
@@ -71,8 +74,10 @@ def main(
                f"code_sigma_ratio {ratio:.3f}")
 
 
-def train_and_log(model, train, settings: TrainSettings, world, checkpoints: Path, live: Path, loss=None):
-    """``fit`` with a progress bar and dvclive curves; returns the history and the reconstruction errors."""
+def train_and_log(model, train, settings: TrainSettings, world, checkpoints: Path, live: Path, loss=None,
+                  curve_every: int = 1):
+    """``fit`` with a progress bar and dvclive curves (a point every ``curve_every`` epochs, the first and
+    the last); returns the history, the reconstruction errors and the code_sigma_ratio."""
     from dvclive import Live
 
     where = str(world.device) + (f", {world.size} processes" if world.size > 1 else "")
@@ -80,10 +85,12 @@ def train_and_log(model, train, settings: TrainSettings, world, checkpoints: Pat
         progress.log(f"training a {model.settings.decoder} decoder on {len(train)} sequences ({where})")
 
         def on_epoch(record: dict, restored: bool) -> None:
-            curves.step = record["epoch"]
-            for name in CURVES:
-                curves.log_metric(name, record[name])
-            curves.next_step()
+            epoch = record["epoch"]
+            if epoch == 1 or epoch % curve_every == 0 or epoch == settings.epochs:
+                curves.step = epoch
+                for name in CURVES:
+                    curves.log_metric(name, record[name])
+                curves.next_step()
             progress.update(record, restored)
 
         history = fit(model, train, settings, checkpoint_dir=checkpoints, on_epoch=on_epoch, log=progress.log,

@@ -237,7 +237,8 @@ def test_train_stage_on_two_processes_then_resume_in_one(processed_dir, tmp_path
     from stages.train import app
 
     out, checkpoints, live = tmp_path / "model.pt", tmp_path / "checkpoints", tmp_path / "live"
-    paths = ["--data", str(processed_dir), "--out", str(out), "--checkpoints", str(checkpoints), "--live", str(live)]
+    paths = ["--data", str(processed_dir), "--out", str(out), "--checkpoints", str(checkpoints), "--live", str(live),
+             "--curve-every", "1"]
     params = write_params(tmp_path / "params.yaml", epochs=4, checkpoint_every=2, nproc=2)
     proc, _ = run(["-m", "stages.train", "--params", str(params), *paths], cwd=ROOT)
     assert proc.returncode == 0, proc.stderr

@@ -226,7 +226,7 @@ def test_train_stage_writes_model_curves_and_checkpoint(processed_dir, tmp_path,
     params.write_text(yaml.safe_dump({"model": MODEL, "train": {"epochs": 4, "batch_size": 4, "device": "cpu",
                                                                 "checkpoint_every": 2, "threads": 1}}))
     args = ["--params", str(params), "--data", str(processed_dir), "--out", "models/model.pt",
-            "--checkpoints", "models/checkpoints", "--live", "dvclive/train"]
+            "--checkpoints", "models/checkpoints", "--live", "dvclive/train", "--curve-every", "1"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "trained 4 epochs" in result.output
@@ -333,3 +333,19 @@ def test_a_garbage_checkpoint_means_training_from_scratch(processed_dir, tmp_pat
     fit(model, data, ts, checkpoint_dir=tmp_path, log=messages.append)
     assert any("unreadable checkpoint; training from scratch" in m for m in messages)
     assert same_state(model, reference)
+
+
+def test_train_stage_curves_keep_every_nth_epoch_with_the_first_and_last(tmp_path, processed_dir, monkeypatch):
+    from typer.testing import CliRunner
+
+    from stages.train import app
+
+    monkeypatch.chdir(tmp_path)
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"model": MODEL, "train": {"epochs": 7, "batch_size": 4, "device": "cpu",
+                                                                "checkpoint_every": 100, "threads": 1}}))
+    result = CliRunner().invoke(app, ["--params", str(params), "--data", str(processed_dir), "--out", "m.pt",
+                                      "--checkpoints", "ckpt", "--live", "live", "--curve-every", "3"])
+    assert result.exit_code == 0, result.output
+    curve = np.loadtxt(tmp_path / "live/plots/metrics/loss.tsv", skiprows=1, usecols=0)
+    assert curve.tolist() == [1, 3, 6, 7]
