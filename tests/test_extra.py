@@ -10,14 +10,9 @@ from motioninr.evaluation.extra import COVERAGE_METRICS, EXTRA_METRICS, ExtraMet
 from motioninr.evaluation.physics import PhysicsSettings, Skeleton, estimate_floor
 from motioninr.evaluation.protocol import METRICS
 from motioninr.evaluation.report import format_tables, metrics_views, write_report
+from tests.model_helpers import one_thread  # noqa: F401 (fixture: one torch thread)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _setup(processed_dir):

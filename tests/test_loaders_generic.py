@@ -272,8 +272,8 @@ NPZ_CASES = {
     "parent out of range": (lambda d: _edit_json(d, parents=[-1, 0, 7, 1, 1]), r"skeleton\.json: parents .*: joint 2 has parent 7; expected a joint index in \[0, 2\)"),
     "zero length": (lambda d: _rewrite_npz(d, take_05=np.zeros((0, 5, 3))), r"motions\.npz\['take_05'\]: zero-length sequence"),
     "object array": (lambda d: _rewrite_npz(d, take_05=np.array([None, 1], dtype=object)), r"motions\.npz: unreadable \.npz"),
-    "json truncated": (lambda d: _truncate(d / "skeleton.json"), r"skeleton\.json: unreadable JSON"),
-    "json not object": (lambda d: (d / "skeleton.json").write_text("[1, 2]"), r"skeleton\.json: got a JSON list; expected an object"),
+    "json truncated": (lambda d: _truncate(d / "skeleton.json"), r"skeleton\.json: not readable JSON"),
+    "json not object": (lambda d: (d / "skeleton.json").write_text("[1, 2]"), r"skeleton\.json: holds a JSON list; expected skeleton\.json: an object"),
     "json unknown key": (lambda d: _edit_json(d, parent=[0]), r"skeleton\.json: unknown key 'parent'"),
     "json missing fps": (lambda d: (d / "skeleton.json").write_text(json.dumps({"joints": JOINTS, "parents": PARENTS})), r"skeleton\.json: missing key 'fps'"),
     "parents not a tree": (lambda d: _edit_json(d, parents=[-1, 0, 3, 1, 1]), r"skeleton\.json: parents \[-1, 0, 3, 1, 1\]: joint 2 has parent 3, which is not listed before it; expected parents before their children"),
@@ -370,7 +370,7 @@ BVH_CASES = {
     "row without bvh": (lambda d: (d / "clip2.bvh").unlink(), r"labels\.csv: id 'clip2' has no motion"),
     "bvh.json bad scale": (lambda d: (d / "bvh.json").write_text('{"scale": -1}'), r"bvh\.json: scale -1; expected a positive factor"),
     "bvh.json unknown key": (lambda d: (d / "bvh.json").write_text('{"units": "cm"}'), r"bvh\.json: unknown key 'units'"),
-    "bvh.json truncated": (lambda d: (d / "bvh.json").write_text('{"scale": 0.'), r"bvh\.json: unreadable JSON"),
+    "bvh.json truncated": (lambda d: (d / "bvh.json").write_text('{"scale": 0.'), r"bvh\.json: not readable JSON"),
 }
 
 

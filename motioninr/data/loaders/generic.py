@@ -35,6 +35,7 @@ from motioninr.data.bvh import BvhSkeleton, has_joint_translation, local_rotatio
 from motioninr.data.dataset import RawDataset
 from motioninr.data.loaders._validate import _short, check_motion, check_same_joints, require_dir, require_file
 from motioninr.errors import DataError
+from motioninr.io import load_json
 from motioninr.skeleton import check_parents
 
 if TYPE_CHECKING:
@@ -155,7 +156,7 @@ def read_labels(path: Path) -> tuple[list[str], list[str], list[str] | None]:
 
 def read_skeleton(path: Path) -> dict:
     """Read and check ``skeleton.json``: ``joints`` names, ``parents`` (a tree), ``fps`` > 0, ``up`` y|z."""
-    raw = _read_json(path)
+    raw = load_json(path, "skeleton.json: an object with joints, parents, fps and up")
     allowed = ("joints", "parents", "fps", "up", "offsets")
     unknown = sorted(set(raw) - set(allowed))
     if unknown:
@@ -241,7 +242,7 @@ def _read_bvh_options(path: Path) -> dict:
     """Optional ``bvh.json``: ``scale`` (file unit -> metres, default 1.0) and ``up`` (y|z, default y)."""
     if not path.exists():
         return {"scale": 1.0, "up": "y"}
-    raw = _read_json(path)
+    raw = load_json(path, "bvh.json: an object with scale and up")
     unknown = sorted(set(raw) - {"scale", "up"})
     if unknown:
         raise DataError(f"{path}: unknown key {unknown[0]!r}; expected keys scale, up")
@@ -308,16 +309,6 @@ def _match_ids(ids: list[str], sources: dict[str, Path], labels_csv: Path) -> No
         more = f" ({len(extra)} such motions)" if len(extra) > 1 else ""
         raise DataError(f"{sources[extra[0]]}: motion {extra[0]!r} has no row in {labels_csv.name}{more}; "
                         "expected a label for every motion")
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: unreadable JSON ({_short(exc)})") from None
-    if not isinstance(raw, dict):
-        raise DataError(f"{path}: got a JSON {type(raw).__name__}; expected an object")
-    return raw
 
 
 def _positive_number(value: Any, path: Path, key: str, expected: str) -> float:
