@@ -79,3 +79,14 @@ def test_the_number_check_fails_for_a_number_no_file_holds():
     values = _committed_values("tradeoff")
     assert not any(round(v, 3) == 0.123456 for v in values)
     assert all(_decimals(text) == [] for text in ("version 1.2.3", "abc0.5x"))
+
+
+def test_numbers_comparing_the_sweep_with_the_current_run_are_committed_values():
+    text = (ROOT / "docs" / "fidelity.md").read_text()
+    paragraph = _block(text, "The sweep ran before", "repeats it.")
+    values = _committed_values("tradeoff") + _committed_values("sweep")
+    numbers = _decimals(paragraph)
+    assert len(numbers) >= 6
+    for number in numbers:
+        places = len(number.split(".")[1])
+        assert any(round(v, places) == float(number) for v in values), f"docs/fidelity.md quotes {number}"
