@@ -27,7 +27,7 @@ import numpy as np
 from motioninr.codes import CodeDraws
 from motioninr.data.dataset import MotionSet
 from motioninr.errors import DataError, SettingsError
-from motioninr.gmm import MixtureBank
+from motioninr.gmm import MixtureBank, square_root_factor
 from motioninr.settings import require
 
 SAMPLERS = ("gmm", "memorize", "gaussian")
@@ -153,11 +153,7 @@ class GaussianSampler:
             means[c] = x.mean(0)
             diff = x - means[c]
             cov = diff.T @ diff / max(len(x) - 1, 1) + reg * np.eye(d)
-            try:
-                factors[c] = np.linalg.cholesky(cov)
-            except np.linalg.LinAlgError:
-                w, v = np.linalg.eigh(cov)
-                factors[c] = v * np.sqrt(np.clip(w, 0.0, None))
+            factors[c] = square_root_factor(cov)
         return cls(means, factors, present)
 
     @classmethod

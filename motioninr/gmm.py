@@ -299,7 +299,7 @@ def fit_class_mixtures(draws: CodeDraws, settings: GMMSettings) -> "MixtureBank"
     return fit_mixtures(draws, settings, length_agnostic=True)
 
 
-def _factor(cov: np.ndarray) -> np.ndarray:
+def square_root_factor(cov: np.ndarray) -> np.ndarray:
     """Square-root factors ``L`` with ``L @ L.T = cov`` for a stack ``(..., D, D)``."""
     cov = np.asarray(cov, dtype=np.float64)
     try:
@@ -449,7 +449,7 @@ class MixtureBank:
         if b not in self._factors:
             lo, hi = self.offsets[b], self.offsets[b + 1]
             if self.covariance_type in ("full", "tied"):
-                self._factors[b] = _factor(self.covariance(b))
+                self._factors[b] = square_root_factor(self.covariance(b))
             else:
                 self._factors[b] = np.sqrt(np.clip(self.covariances[lo:hi].astype(np.float64), 0.0, None))
         return self._factors[b]

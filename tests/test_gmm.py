@@ -204,3 +204,18 @@ def test_missing_and_bad_mixture_files_are_clear(tmp_path):
 def test_bad_settings_name_the_setting(values, message):
     with pytest.raises(SettingsError, match=message):
         from_mapping(GMMSettings, values, "gmm")
+
+
+def test_square_root_factor_recovers_the_covariance_even_when_cholesky_fails():
+    from motioninr.gmm import square_root_factor
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4, 4))
+    cov = a @ a.T + 0.1 * np.eye(4)
+    factor = square_root_factor(cov)
+    assert np.allclose(factor, np.linalg.cholesky(cov))
+    singular = np.outer([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]) - 1e-12 * np.eye(3)  # a tiny negative eigenvalue
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.cholesky(singular)
+    factor = square_root_factor(singular)
+    assert np.allclose(factor @ factor.T, singular, atol=1e-9)

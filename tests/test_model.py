@@ -215,3 +215,10 @@ def test_load_model_errors_name_the_file(tmp_path):
 def test_bad_model_settings_are_rejected(values, message):
     with pytest.raises(SettingsError, match=message):
         from_mapping(ModelSettings, values, "model")
+
+
+def test_positions_within_segments():
+    from motioninr.model.model import positions_within
+
+    assert positions_within(torch.tensor([2, 3, 1])).tolist() == [0, 1, 0, 1, 2, 0]
+    assert positions_within(torch.tensor([0, 2])).tolist() == [0, 1]

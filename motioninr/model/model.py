@@ -85,6 +85,14 @@ class TransformerSettings:
         require(0.0 <= self.dropout < 1.0, f"{where}.dropout", self.dropout, "a number in [0, 1)")
 
 
+def positions_within(counts: Tensor) -> Tensor:
+    """Segments of ``counts (n,)`` items laid end to end: each item's index within its own segment,
+    ``(counts.sum(),)`` (``[2, 3]`` -> ``[0, 1, 0, 1, 2]``)."""
+    total = int(counts.sum())
+    first = torch.cumsum(counts, 0) - counts
+    return torch.arange(total, device=counts.device) - first.repeat_interleave(counts, output_size=total)
+
+
 @dataclass(frozen=True)
 class ModelSettings:
     """The architecture (``params.yaml: model``).
@@ -271,8 +279,7 @@ class TransformerDecoder(nn.Module):
         for g in torch.unique(group).tolist():
             members = torch.nonzero(group == g)[:, 0]
             n = lengths[members]
-            frames = first[members].repeat_interleave(n) + (
-                torch.arange(int(n.sum()), device=n.device) - (torch.cumsum(n, 0) - n).repeat_interleave(n))
+            frames = first[members].repeat_interleave(n) + positions_within(n)
             out[frames] = self.padded(codes[members], queries[frames], n)
         return out
 
@@ -422,8 +429,7 @@ class MotionINR(nn.Module):
             base = int(ends[start - 1]) if start else 0
             stop = max(start + 1, int(torch.searchsorted(ends, torch.tensor(base + max_frames), right=True)))
             chunk = lengths[start:stop].to(self.device)
-            first = torch.cumsum(chunk, 0) - chunk
-            frame = torch.arange(int(chunk.sum()), device=self.device) - first.repeat_interleave(chunk)
+            frame = positions_within(chunk)
             offset = starts[start:stop].to(self.device).repeat_interleave(chunk)
             x = self(c[start:stop].to(self.device, torch.float32), frame.float() * step + offset, chunk)
             out.append(self.to_metres(x).cpu())

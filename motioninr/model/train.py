@@ -53,7 +53,7 @@ from motioninr.data.dataset import MotionSet
 from motioninr.errors import DataError, MotionINRError
 from motioninr.io import save_torch
 from motioninr.model.distributed import World
-from motioninr.model.model import CodeTable, ModelSettings, MotionINR, settings_dict
+from motioninr.model.model import CodeTable, ModelSettings, MotionINR, positions_within, settings_dict
 from motioninr.model.objective import LossSettings, Objective
 from motioninr.settings import require
 
@@ -351,10 +351,7 @@ class Trainer:
         start = torch.zeros_like(lengths)
         if s.frames == "crop":
             start = torch.minimum((u * (lengths - counts + 1)).long(), lengths - counts)
-        total = int(counts.sum())
-        first = torch.cumsum(counts, 0) - counts
-        within = torch.arange(total, device=self.device) - first.repeat_interleave(counts, output_size=total)
-        return start.repeat_interleave(counts, output_size=total) + within, counts
+        return start.repeat_interleave(counts, output_size=int(counts.sum())) + positions_within(counts), counts
 
     def updates_per_epoch(self) -> dict[str, int]:
         """Optimiser steps one epoch takes: see :func:`updates_per_epoch`."""
