@@ -218,7 +218,8 @@ def test_motioninr_generate_on_damaged_mixtures_exits_with_one_line(tmp_path, da
     draws = CodeDraws(codes=np.random.default_rng(0).normal(size=(60, 2)), sample=np.repeat(np.arange(6), 10),
                       sample_ids=list("abcdef"), sample_labels=[0] * 6, sample_lengths=[10, 11, 12, 13, 14, 15],
                       sample_codes=np.zeros((6, 2)), class_names=["walk"])
-    fit_mixtures(draws, GMMSettings(components=1, min_population=10, n_jobs=1, guard=0)).save(tmp_path / "gmm")
+    settings = GMMSettings(components=1, min_population=10, n_jobs=1, guard=0, space="composed")
+    fit_mixtures(draws, settings).save(tmp_path / "gmm")
     _damage(tmp_path / "gmm" / damaged, how)
     (tmp_path / "model.pt").write_bytes(b"not read: the mixtures are loaded first")
     res = CliRunner().invoke(app, ["generate", "--model", str(tmp_path / "model.pt"), "--gmm", str(tmp_path / "gmm"),
@@ -234,7 +235,7 @@ def test_gmm_files_hold_no_wall_clock_time(tmp_path):
     draws = CodeDraws(codes=np.random.default_rng(0).normal(size=(60, 2)), sample=np.repeat(np.arange(6), 10),
                       sample_ids=list("abcdef"), sample_labels=[0] * 6, sample_lengths=[10, 11, 12, 13, 14, 15],
                       sample_codes=np.zeros((6, 2)), class_names=["walk"])
-    settings = GMMSettings(components=2, min_population=10, n_jobs=1, guard=0)
+    settings = GMMSettings(components=2, min_population=10, n_jobs=1, guard=0, space="composed")
     for name in ("a", "b"):
         bank = fit_mixtures(draws, settings)
         bank.save(tmp_path / name)
