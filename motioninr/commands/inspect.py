@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import typer
 
 from motioninr.errors import DataError, exit_on_error
+from motioninr.io import load_json
 
 DEFAULT_META = Path("data/processed/meta.json")
 
@@ -37,8 +37,8 @@ def _class_names_for(path: Path) -> tuple[list[str] | None, str | None]:
     for meta_path in (path.parent / "meta.json", DEFAULT_META):
         if meta_path.is_file():
             try:
-                names = json.loads(meta_path.read_text()).get("class_names")
-            except (OSError, ValueError, AttributeError):
+                names = load_json(meta_path, "a meta.json listing class_names").get("class_names")
+            except DataError:  # an unreadable meta.json only costs the names
                 continue
             if isinstance(names, list) and names:
                 return [str(n) for n in names], str(meta_path)
