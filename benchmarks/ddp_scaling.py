@@ -33,6 +33,7 @@ import torch.multiprocessing as mp
 from motioninr.data.dataset import MotionSet
 from motioninr.model.distributed import training_world
 from motioninr.model.model import ModelSettings
+from motioninr.model.sharding import ShardedTrainer
 from motioninr.model.train import Trainer, TrainSettings, new_model
 from motioninr.settings import from_mapping
 
@@ -62,7 +63,7 @@ def worker(rank: int, size: int, port: int, args: argparse.Namespace) -> None:
         model_settings = from_mapping(ModelSettings, MODEL, "model")
         settings = TrainSettings(batch_size=args.batch_size, frames="random", frames_per_sequence=args.frames,
                                  device="cpu")
-        sharded = Trainer(new_model(model_settings, motions, meta), motions, settings, world=world)
+        sharded = ShardedTrainer(new_model(model_settings, motions, meta), motions, settings, world)
         alone = Trainer(new_model(model_settings, motions, meta), motions, settings)
         order = torch.Generator().manual_seed(1)
         batches = [torch.randperm(SAMPLES, generator=order)[:args.batch_size] for _ in range(args.steps)]

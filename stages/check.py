@@ -43,7 +43,7 @@ def _model(values: dict[str, Any]) -> None:
 def _train(values: dict[str, Any]) -> None:
     from motioninr.model.distributed import ParallelSettings
     from motioninr.model.objective import LossSettings
-    from motioninr.model.train import TrainSettings
+    from motioninr.model.train_settings import TrainSettings
 
     settings_from(values, "train", TrainSettings, ParallelSettings, LossSettings)
 

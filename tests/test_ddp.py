@@ -34,7 +34,9 @@ from motioninr.data.dataset import load_meta, load_split
 from motioninr.model import load_model
 from motioninr.model.distributed import World
 from motioninr.model.model import ModelSettings
-from motioninr.model.train import CHECKPOINT_NAME, Trainer, TrainSettings, fit, new_model, read_checkpoint
+from motioninr.model.checkpoint import CHECKPOINT_NAME, read_checkpoint
+from motioninr.model.sharding import ShardedTrainer
+from motioninr.model.train import Trainer, TrainSettings, fit, new_model
 from motioninr.settings import from_mapping
 from tests.model_helpers import TINY_MODEL, one_thread, tiny_training  # noqa: F401 (fixture)
 
@@ -149,7 +151,7 @@ def test_ranks_own_disjoint_blocks_covering_every_row(n, size):
 def test_a_rank_holds_only_its_codes_and_frames(processed_dir):
     model, data, ts = setup(processed_dir)
     full = model.seq_codes.mu.detach().clone()
-    trainer = Trainer(model, data, ts, world=World(1, 3))
+    trainer = ShardedTrainer(model, data, ts, World(1, 3))
     a, b = trainer.start, trainer.stop
     assert (a, b) == (len(data) // 3, 2 * len(data) // 3)
     assert trainer.model.seq_codes.mu.shape == (b - a, 8) and trainer.model.seq_codes.logvar.shape == (b - a, 8)

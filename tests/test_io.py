@@ -39,7 +39,7 @@ def test_save_torch_is_byte_identical_whatever_the_file_name(tmp_path):
 
 def test_model_checkpoint_and_evaluator_writers_are_reproducible(tmp_path):
     from motioninr.evaluation.classifier import ActionClassifier, save_classifier
-    from motioninr.model.train import write_checkpoint
+    from motioninr.model.checkpoint import write_checkpoint
 
     torch.manual_seed(0)
     clf = ActionClassifier(9, 2)

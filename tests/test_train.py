@@ -10,8 +10,9 @@ from motioninr.data.dataset import load_meta, load_split
 from motioninr.errors import SettingsError
 from motioninr.model import load_model
 from motioninr.model.model import ModelSettings
-from motioninr.model.train import (CHECKPOINT_NAME, RowAdam, Trainer, TrainingError, TrainSettings, clip_grad_norm,
-                                   fit, new_model, reconstruction_error)
+from motioninr.model.checkpoint import CHECKPOINT_NAME
+from motioninr.model.code_optimizer import RowAdam, clip_grad_norm
+from motioninr.model.train import Trainer, TrainingError, TrainSettings, fit, new_model, reconstruction_error
 from motioninr.settings import from_mapping
 from tests.model_helpers import TINY_MODEL, one_thread, tiny_training  # noqa: F401 (fixture)
 
