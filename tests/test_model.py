@@ -218,7 +218,7 @@ def test_bad_model_settings_are_rejected(values, message):
 
 
 def test_positions_within_segments():
-    from motioninr.model.model import positions_within
+    from motioninr.model.decoders import positions_within
 
     assert positions_within(torch.tensor([2, 3, 1])).tolist() == [0, 1, 0, 1, 2, 0]
     assert positions_within(torch.tensor([0, 2])).tolist() == [0, 1]

@@ -14,13 +14,12 @@ local rotation in 6D (``rot6d``). ``decode`` turns either into absolute position
 
 Read top to bottom:
 
-1. ``MLPSettings`` / ``TransformerSettings`` / ``ModelSettings``: ``params.yaml: model``.
+1. ``ModelSettings``: ``params.yaml: model`` (the decoders' own settings are in :mod:`.decoders`).
 2. ``CodeTable``: a table of diagonal Gaussian codes (beta: one row per training
    sequence, addressed by its global index; alpha: one row per class).
-3. ``TimeCode``: tau(t) at real-valued times, so a model decodes at any frame rate.
-4. ``MLPDecoder`` / ``TransformerDecoder``: composed codes + time codes -> frames.
-5. ``MotionINR``: the two tables, the time code and a decoder.
-6. ``save_model`` / ``load_model``: the ``models/model.pt`` artifact.
+3. ``MotionINR``: the two tables, the time code and a decoder (:mod:`.decoders`: ``TimeCode``,
+   tau(t) at real-valued times, and ``MLPDecoder`` / ``TransformerDecoder``, codes + time codes -> frames).
+4. ``save_model`` / ``load_model``: the ``models/model.pt`` artifact.
 
 Batches of sequences of different lengths never loop over sequences in Python: a batch is
 ``codes (batch, code_dim)`` plus ``lengths (batch,)`` and the frames of all its sequences
@@ -42,56 +41,16 @@ from torch import Tensor, nn
 
 from motioninr.errors import MotionINRError, SettingsError
 from motioninr.io import one_line, save_torch
+from motioninr.model.decoders import (  # noqa: F401 - the decoders' settings and positions_within: part of this API
+    MLPDecoder, MLPSettings, TimeCode, TransformerDecoder, TransformerSettings, positions_within,
+)
 from motioninr.model.objective import decoded_rot6d, output_size, rot6d_to_metres
 from motioninr.settings import from_mapping, require
 
 FORMAT = "motioninr-model-v1"
-ACTIVATIONS = {"elu": nn.ELU, "relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh,
-               "leaky_relu": nn.LeakyReLU}
 
 
 # ----------------------------------------------------------------------------- 1. settings
-
-@dataclass(frozen=True)
-class MLPSettings:
-    """Decodes every frame on its own from ``[c, tau_t]``: hidden layer sizes and their activation."""
-
-    layers: tuple[int, ...] = (512, 512, 256)
-    activation: Literal["elu", "relu", "gelu", "silu", "tanh", "leaky_relu"] = "elu"
-
-    def validate(self, where: str = "model.mlp") -> None:
-        require(len(self.layers) >= 1, f"{where}.layers", list(self.layers), "at least one hidden layer size")
-        for i, n in enumerate(self.layers):
-            require(n >= 1, f"{where}.layers[{i}]", n, "a positive layer size")
-
-
-@dataclass(frozen=True)
-class TransformerSettings:
-    """Decodes a whole sequence: time codes are the queries, the composed code is the memory.
-
-    The model width is the composed code size (``ModelSettings.code_dim``); ``heads`` must divide it.
-    """
-
-    layers: int = 8
-    heads: int = 4
-    ff: int = 1024
-    dropout: float = 0.1
-    activation: Literal["gelu", "relu"] = "gelu"
-
-    def validate(self, where: str = "model.transformer") -> None:
-        require(self.layers >= 1, f"{where}.layers", self.layers, "an integer >= 1")
-        require(self.heads >= 1, f"{where}.heads", self.heads, "an integer >= 1")
-        require(self.ff >= 1, f"{where}.ff", self.ff, "an integer >= 1")
-        require(0.0 <= self.dropout < 1.0, f"{where}.dropout", self.dropout, "a number in [0, 1)")
-
-
-def positions_within(counts: Tensor) -> Tensor:
-    """Segments of ``counts (n,)`` items laid end to end: each item's index within its own segment,
-    ``(counts.sum(),)`` (``[2, 3]`` -> ``[0, 1, 0, 1, 2]``)."""
-    total = int(counts.sum())
-    first = torch.cumsum(counts, 0) - counts
-    return torch.arange(total, device=counts.device) - first.repeat_interleave(counts, output_size=total)
-
 
 @dataclass(frozen=True)
 class ModelSettings:
@@ -202,98 +161,7 @@ class CodeTable(nn.Module):
         return mu + eps * torch.exp(0.5 * logvar), kl
 
 
-# ----------------------------------------------------------------------------- 3. time code
-
-class TimeCode(nn.Module):
-    """tau(t) = [sin(t w_k), cos(t w_k)], w_k = base^(-2k / dim), k < dim / 2, at real-valued times t.
-
-    ``times (frames,)`` in training frames -> ``(frames, dim)``. No parameters.
-    """
-
-    def __init__(self, dim: int, base: float):
-        super().__init__()
-        k = torch.arange(dim // 2, dtype=torch.float32)
-        self.register_buffer("freqs", base ** (-2.0 * k / dim), persistent=False)
-
-    def forward(self, times: Tensor) -> Tensor:
-        angles = times.to(self.freqs.dtype)[:, None] * self.freqs[None, :]
-        return torch.cat([angles.sin(), angles.cos()], dim=-1)
-
-
-# ----------------------------------------------------------------------------- 4. decoders
-
-class MLPDecoder(nn.Module):
-    """Each frame independently: ``[c_i, tau_t] -> x_it`` through hidden layers with one activation.
-
-    The first layer is affine, so ``W [c; tau] + b = W_c c + (W_tau tau + b)``: the code part is
-    computed once per sequence and the time part once per distinct time, then added per frame.
-    Same result as concatenating per frame, at a fraction of the cost of that layer.
-    """
-
-    def __init__(self, code_dim: int, time_dim: int, out_dim: int, s: MLPSettings):
-        super().__init__()
-        self.code_dim, self.time_dim = code_dim, time_dim
-        sizes = [code_dim + time_dim, *s.layers]
-        layers: list[nn.Module] = []
-        for a, b in zip(sizes[:-1], sizes[1:]):
-            layers += [nn.Linear(a, b), ACTIVATIONS[s.activation]()]
-        layers.append(nn.Linear(sizes[-1], out_dim))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, codes: Tensor, tau: Tensor, at: Tensor, lengths: Tensor) -> Tensor:
-        """``codes (batch, code_dim)``, time codes ``tau (times, time_dim)``, frame -> time index ``at (frames,)``,
-        ``lengths (batch,)`` -> ``(frames, out_dim)``."""
-        first = self.net[0]
-        w_code, w_time = first.weight.split([self.code_dim, self.time_dim], dim=1)
-        per_sequence = F.linear(codes, w_code).repeat_interleave(lengths, dim=0, output_size=len(at))
-        per_time = F.linear(tau, w_time, first.bias)
-        return self.net[1:](per_sequence + per_time[at])
-
-
-class TransformerDecoder(nn.Module):
-    """A whole sequence at once: queries are the time codes, the memory is the code (one token).
-
-    Sequences are padded to a common length with a key mask that keeps padded frames out of the
-    self-attention, so each sequence decodes as if it were alone. To keep padding small, sequences
-    whose lengths lie within a factor ``GROUP_RATIO`` of each other share one padded batch
-    (a handful of groups per batch, never one pass per sequence).
-    """
-
-    GROUP_RATIO = 1.25
-
-    def __init__(self, code_dim: int, time_dim: int, out_dim: int, s: TransformerSettings):
-        super().__init__()
-        self.query = nn.Identity() if time_dim == code_dim else nn.Linear(time_dim, code_dim)
-        layer = nn.TransformerDecoderLayer(code_dim, s.heads, s.ff, s.dropout, activation=s.activation,
-                                           batch_first=True)
-        self.layers = nn.TransformerDecoder(layer, s.layers)
-        self.out = nn.Linear(code_dim, out_dim)
-
-    def forward(self, codes: Tensor, tau: Tensor, at: Tensor, lengths: Tensor) -> Tensor:
-        """``codes (batch, code_dim)``, time codes ``tau (times, time_dim)``, frame -> time index ``at (frames,)``,
-        ``lengths (batch,)`` -> ``(frames, out_dim)``."""
-        queries = self.query(tau)[at]  # (frames, code_dim), packed
-        first = torch.cumsum(lengths, 0) - lengths
-        group = torch.floor(torch.log(lengths.float()) / math.log(self.GROUP_RATIO)).long()
-        out = queries.new_empty(len(at), self.out.out_features)
-        for g in torch.unique(group).tolist():
-            members = torch.nonzero(group == g)[:, 0]
-            n = lengths[members]
-            frames = first[members].repeat_interleave(n) + positions_within(n)
-            out[frames] = self.padded(codes[members], queries[frames], n)
-        return out
-
-    def padded(self, codes: Tensor, queries: Tensor, lengths: Tensor) -> Tensor:
-        """One padded batch: packed ``queries (frames, code_dim)`` -> packed ``(frames, out_dim)``."""
-        steps = int(lengths.max())
-        valid = torch.arange(steps, device=queries.device)[None, :] < lengths[:, None]  # (batch, steps)
-        padded = queries.new_zeros(len(lengths), steps, queries.shape[1])
-        padded[valid] = queries
-        hidden = self.layers(padded, codes[:, None, :], tgt_key_padding_mask=~valid)
-        return self.out(hidden[valid])
-
-
-# ----------------------------------------------------------------------------- 5. the model
+# ----------------------------------------------------------------------------- 3. the model
 
 class MotionINR(nn.Module):
     """Code tables + time code + decoder, with what is needed to turn its output into metres.
@@ -455,7 +323,7 @@ class MotionINR(nn.Module):
         return self.decode(c, lengths, fps)
 
 
-# ----------------------------------------------------------------------------- 6. the artifact
+# ----------------------------------------------------------------------------- 4. the artifact
 
 def save_model(model: MotionINR, path: str | Path, extra: dict | None = None) -> None:
     """Write ``model`` as a ``torch.load(..., weights_only=True)``-safe dict (atomically)."""
