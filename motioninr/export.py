@@ -26,6 +26,7 @@ from motioninr import rotations as rot
 from motioninr.data.dataset import MotionSet
 from motioninr.errors import DataError
 from motioninr.io import atomic_path
+from motioninr.skeleton import children_of
 
 UNITS = {"m": 1.0, "cm": 100.0}
 ORDER = "ZXY"
@@ -98,9 +99,7 @@ def bvh_text(skeleton: Skeleton, rotations: np.ndarray, root: np.ndarray, fps: f
     """BVH text of local rotations ``(frames, joints, 3, 3)`` and root positions ``(frames, 3)`` (metres)."""
     scale = UNITS[unit]
     parents = list(skeleton.parents)
-    children: list[list[int]] = [[] for _ in parents]
-    for j in range(1, len(parents)):
-        children[parents[j]].append(j)
+    children = children_of(parents)
     lines = ["HIERARCHY"]
 
     def block(j: int, depth: int) -> None:
@@ -131,9 +130,7 @@ def bvh_text(skeleton: Skeleton, rotations: np.ndarray, root: np.ndarray, fps: f
 
 def file_order(parents) -> list[int]:
     """Joint indices in the depth-first order a BVH file lists them."""
-    children: list[list[int]] = [[] for _ in parents]
-    for j in range(1, len(parents)):
-        children[parents[j]].append(j)
+    children = children_of(parents)
     order, stack = [], [0]
     while stack:
         j = stack.pop()

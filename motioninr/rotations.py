@@ -20,6 +20,8 @@ import torch
 from scipy.spatial.transform import Rotation
 from torch import Tensor
 
+from motioninr.skeleton import children_of
+
 CONVENTION = {
     "representation": "rot6d: the first two columns of each local rotation matrix, [R[:, 0], R[:, 1]]",
     "local": "R_j rotates joint j's children in the frame of j's parent (root: world frame)",
@@ -241,9 +243,7 @@ def inverse_kinematics(positions: np.ndarray, offsets: np.ndarray, parents) -> n
     positions = np.asarray(positions, dtype=np.float64)
     offsets = np.asarray(offsets, dtype=np.float64)
     frames, joints = positions.shape[:2]
-    children: list[list[int]] = [[] for _ in range(joints)]
-    for j in range(1, joints):
-        children[parents[j]].append(j)
+    children = children_of(parents)
     world = np.zeros((frames, joints, 3, 3))
     local = np.zeros((frames, joints, 3, 3))
     eye = np.broadcast_to(np.eye(3), (frames, 3, 3))

@@ -55,6 +55,15 @@ def check_parents(parents: list[int] | tuple[int, ...]) -> None:
             raise ValueError(f"joint {j} has parent {p}; expected a joint index in [0, {j})")
 
 
+def children_of(parents: list[int] | tuple[int, ...]) -> list[list[int]]:
+    """The children of every joint, in joint order (``parents``: each joint's parent, -1 for the root)."""
+    children: list[list[int]] = [[] for _ in parents]
+    for j, p in enumerate(parents):
+        if p >= 0:
+            children[p].append(j)
+    return children
+
+
 def bone_lengths(frames: np.ndarray, parents: list[int] | tuple[int, ...]) -> np.ndarray:
     """Bone lengths ``(..., joints - 1)`` of joint positions ``(..., joints, 3)`` (bone j links j to its parent)."""
     parents = np.asarray(parents)

@@ -17,7 +17,7 @@ from motioninr.data.loaders import SourceSettings, generic, humanact12poses, ntu
 from motioninr.data.loaders.demo import REST_OFFSETS, DemoSettings, generate
 from motioninr.data.prepare import PrepareSettings, prepare
 from motioninr.errors import DataError
-from motioninr.skeleton import SMPL_PARENTS, VIBE18_PARENTS, VIBE18_SELECTION
+from motioninr.skeleton import SMPL_PARENTS, VIBE18_PARENTS, VIBE18_SELECTION, children_of
 from tests.test_loaders_generic import write_bvh_layout, write_labels
 
 RNG = np.random.default_rng(0)
@@ -35,6 +35,14 @@ def fk_of(ms: MotionSet, parents) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- conversions and FK
+
+
+def test_children_of_lists_every_joint_once_under_its_parent_in_joint_order():
+    children = children_of(SMPL_PARENTS)
+    assert children[0] == [1, 2, 3] and children[9] == [12, 13, 14] and children[22] == []
+    assert sorted(c for kids in children for c in kids) == list(range(1, len(SMPL_PARENTS)))
+    assert all(SMPL_PARENTS[c] == j for j, kids in enumerate(children) for c in kids)
+    assert children_of(np.array(VIBE18_PARENTS))[1] == [2, 5, 8]
 
 
 def test_rot6d_round_trip_and_gram_schmidt_gives_rotations():
