@@ -32,11 +32,9 @@ from motioninr.evaluation.classifier import (
 )
 from motioninr.evaluation.extra import ExtraMetrics
 from motioninr.evaluation.physics import PhysicsSettings
+from motioninr.evaluation.results import METRICS, REAL, EvaluationResult
 from motioninr.evaluation.training import EvaluatorTrainSettings
 from motioninr.settings import require
-
-METRICS = ("accuracy", "fid", "diversity", "multimodality", "mms")
-REAL = "real"
 
 
 @dataclass(frozen=True)
@@ -70,38 +68,6 @@ class EvaluateSettings:
         require(self.batch_size >= 1, f"{where}.batch_size", self.batch_size, "an integer >= 1")
         require(self.threads >= 1, f"{where}.threads", self.threads, "an integer >= 1")
         require(self.neighbours >= 1, f"{where}.neighbours", self.neighbours, "an integer >= 1")
-
-
-@dataclass
-class EvaluationResult:
-    """Everything one evaluation produced. Sets are ``"real"`` then the generated sets in input order."""
-
-    names: list[str]
-    class_names: list[str]
-    values: dict[str, dict[str, list[float]]]      # set -> metric -> one value per replication
-    confusion: dict[str, np.ndarray]               # set -> (classes, classes) counts over all replications
-    class_mms: dict[str, np.ndarray]               # set -> (classes,) mean nearest-training distance (NaN if absent)
-    bin_edges: np.ndarray                          # (bins + 1,) frame counts; bin b is [edges[b], edges[b+1])
-    bin_fid: dict[str, np.ndarray] = field(default_factory=dict)     # set -> (replications, bins)
-    bin_counts: dict[str, np.ndarray] = field(default_factory=dict)  # set -> (bins,) motions per replication
-    extra: tuple[str, ...] = ()                    # names of the metrics beyond METRICS (see .extra)
-    class_copies: dict[str, np.ndarray] = field(default_factory=dict)  # set -> (classes,) share of copies
-
-    @property
-    def replications(self) -> int:
-        return len(self.values[REAL]["fid"])
-
-    def summary(self) -> dict[str, float]:
-        """Flat ``{"<set>/<metric>": mean, "<set>/<metric>_ci": half-width}`` for metrics.json."""
-        out: dict[str, float] = {}
-        for name in self.names:
-            for metric in METRICS + self.extra:
-                mean, ci = M.mean_ci(self.values[name][metric])
-                if metric in self.extra and len(set(self.values[name][metric])) == 1:
-                    mean, ci = float(self.values[name][metric][0]), 0.0  # one motion set in every replication
-                out[f"{name}/{metric}"] = mean
-                out[f"{name}/{metric}_ci"] = ci
-        return out
 
 
 def length_bin_edges(lengths: np.ndarray, bins: int) -> np.ndarray:
