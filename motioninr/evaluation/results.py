@@ -1,4 +1,4 @@
-"""What one run of the evaluation protocol produced (:class:`EvaluationResult`), and the names of its rows and metrics."""
+"""What one run of the evaluation protocol produced (:class:`EvaluationResult`), and its row and metric names."""
 
 from __future__ import annotations
 
