@@ -322,6 +322,23 @@ def test_replication_groups_use_one_draw_per_replication():
     assert mms[0] == mms[2] == 0.0 and mms[1] > 0
 
 
+def test_replication_groups_go_in_the_order_of_their_ids_and_wrap_around():
+    real = _motions([30, 50, 61, 40], labels=np.array([0, 1, 0, 1]))
+    seqs = list(real.sequences())
+    draws = {7: [s + 0.5 for s in seqs], 3: seqs, 9: [s - 0.5 for s in seqs]}   # group 3 copies the real set
+    stacked = MotionSet.from_sequences([s for g in (7, 3, 9) for s in draws[g]], [0, 1, 0, 1] * 3,
+                                       [str(i) for i in range(12)])
+    clf = ActionClassifier(9, 2, hidden_size=8)
+    settings = EvaluateSettings(replications=4, length_bins=2)
+    mms = evaluate_motions(clf, real, {"g": stacked}, ["x", "y"], settings,
+                           groups={"g": np.repeat([7, 3, 9], 4)}).values["g"]["mms"]
+    # ids sorted: replication 0 scores group 3, 1 group 7, 2 group 9, 3 group 3 again
+    assert mms[0] == mms[3] == 0.0 and mms[1] > 0 and mms[2] > 0 and mms[1] != mms[2]
+    fewer = evaluate_motions(clf, real, {"g": stacked}, ["x", "y"], EvaluateSettings(replications=2, length_bins=2),
+                             groups={"g": np.repeat([7, 3, 9], 4)}).values["g"]["mms"]
+    assert fewer == mms[:2]     # more groups than replications: the first ids, in order
+
+
 def test_foot_joints_missing_from_the_skeleton_are_a_one_line_error(processed_dir):
     from stages.evaluate import skeleton_of
 

@@ -8,7 +8,7 @@ from motioninr.data.dataset import MotionSet, load_meta, load_split
 from motioninr.evaluation import ActionClassifier, EvaluateSettings, evaluate_motions
 from motioninr.evaluation.extra import COVERAGE_METRICS, EXTRA_METRICS, ExtraMetrics
 from motioninr.evaluation.physics import PhysicsSettings, Skeleton, estimate_floor
-from motioninr.evaluation.protocol import METRICS
+from motioninr.evaluation.results import METRICS
 from motioninr.evaluation.report import format_tables, metrics_views, write_report
 from tests.model_helpers import one_thread  # noqa: F401 (fixture: one torch thread)
 

@@ -21,7 +21,8 @@ from motioninr.evaluation.classifier import (
     save_classifier,
 )
 from motioninr.evaluation.metrics import accuracy, diversity, fid, mean_ci, mms, multimodality
-from motioninr.evaluation.protocol import EvaluateSettings, EvaluationResult, evaluate_motions
+from motioninr.evaluation.protocol import EvaluateSettings, evaluate_motions
+from motioninr.evaluation.results import EvaluationResult
 from motioninr.evaluation.training import EvaluatorTrainSettings, fit_and_score, train_classifier
 
 __all__ = [

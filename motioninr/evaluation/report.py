@@ -30,7 +30,7 @@ import numpy as np
 from motioninr.evaluation import metrics as M
 from motioninr.evaluation.extra import COVERAGE_METRICS
 from motioninr.evaluation.physics import PHYSICS_METRICS
-from motioninr.evaluation.protocol import METRICS, REAL, EvaluationResult
+from motioninr.evaluation.results import METRICS, REAL, EvaluationResult
 
 VIEWS = {"evaluate": METRICS, "coverage": COVERAGE_METRICS, "physics": PHYSICS_METRICS}
 
