@@ -5,7 +5,8 @@ scikit-learn) each pick their code path from the CPU they run on: AVX-512 on one
 on another. The paths round differently in the last bits, and training amplifies such
 differences (the demo's training curves agree to the bit for eight epochs, then drift), so a
 model or evaluator trained on one machine could not be reproduced on another. Pinning every
-library to its AVX2 path, which every such CPU runs, makes the results independent of the CPU.
+library to its AVX2 path, which every such CPU runs, removes the differences seen between
+AVX-512 and AVX2 machines; it is not enough on every CPU (README, Reproducibility).
 
 The pins are environment defaults (set before the libraries load, never overriding a value the
 user chose); set for instance ``MKL_CBWR=AUTO`` and ``ATEN_CPU_CAPABILITY=default`` to let the
