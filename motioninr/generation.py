@@ -25,9 +25,10 @@ from typing import Literal
 import numpy as np
 
 from motioninr.codes import CodeDraws
+from motioninr.covariance import square_root_factor
 from motioninr.data.dataset import MotionSet
 from motioninr.errors import DataError, SettingsError
-from motioninr.gmm import MixtureBank, square_root_factor
+from motioninr.gmm import MixtureBank
 from motioninr.settings import require
 
 SAMPLERS = ("gmm", "memorize", "gaussian")

@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 
 from motioninr.codes import CodeDraws
+from motioninr.covariance import pack_covariances, square_root_factor, unpack_covariances
 from motioninr.errors import DataError
 from motioninr.io import atomic_path, load_json, load_npz, one_line
 from motioninr.settings import require
@@ -189,25 +190,6 @@ def fit_bin(x: np.ndarray, reference: np.ndarray, settings: GMMSettings, seed: i
             "covariances": pack_covariances(accepted.covariances_, settings.covariance), "record": record}
 
 
-def pack_covariances(cov: np.ndarray, covariance_type: str) -> np.ndarray:
-    """Storage layout of covariances, float32: full/tied matrices ``(..., D, D)`` keep only their
-    lower triangle, ``(..., D * (D + 1) / 2)``, row-major; diag ``(k, D)`` and spherical ``(k,)`` as they are."""
-    cov = np.asarray(cov)
-    if covariance_type in ("full", "tied"):
-        rows, cols = np.tril_indices(cov.shape[-1])
-        return cov[..., rows, cols].astype(np.float32)
-    return cov.astype(np.float32)
-
-
-def unpack_covariances(packed: np.ndarray, dim: int) -> np.ndarray:
-    """Inverse of :func:`pack_covariances` for full/tied: ``(..., D * (D + 1) / 2)`` -> ``(..., D, D)`` float64."""
-    rows, cols = np.tril_indices(dim)
-    out = np.zeros(packed.shape[:-1] + (dim, dim), dtype=np.float64)
-    out[..., rows, cols] = packed
-    out[..., cols, rows] = packed
-    return out
-
-
 def _bin_seed(seed: int, action: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, action, index]).generate_state(1)[0])
 
@@ -297,16 +279,6 @@ def fit_mixtures(draws: CodeDraws, settings: GMMSettings, length_agnostic: bool 
 def fit_class_mixtures(draws: CodeDraws, settings: GMMSettings) -> "MixtureBank":
     """The fixed-length protocol's mixtures: one per class over all its draws, whatever their length."""
     return fit_mixtures(draws, settings, length_agnostic=True)
-
-
-def square_root_factor(cov: np.ndarray) -> np.ndarray:
-    """Square-root factors ``L`` with ``L @ L.T = cov`` for a stack ``(..., D, D)``."""
-    cov = np.asarray(cov, dtype=np.float64)
-    try:
-        return np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:  # float32 storage can leave a tiny negative eigenvalue
-        w, v = np.linalg.eigh(cov)
-        return v * np.sqrt(np.clip(w, 0.0, None))[..., None, :]
 
 
 @dataclass

@@ -22,7 +22,8 @@ from motioninr.generation import (
     parse_action,
     protocol_requests,
 )
-from motioninr.gmm import GMMSettings, MixtureBank, fit_class_mixtures, fit_mixtures, pack_covariances
+from motioninr.covariance import pack_covariances
+from motioninr.gmm import GMMSettings, MixtureBank, fit_class_mixtures, fit_mixtures
 from motioninr.settings import from_mapping
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from motioninr.codes import CodeDraws
+from motioninr.covariance import pack_covariances
 from motioninr.errors import DataError, SettingsError
 from motioninr.gmm import (
     GMMSettings,
@@ -11,8 +12,6 @@ from motioninr.gmm import (
     fit_bin,
     fit_mixtures,
     length_bins,
-    pack_covariances,
-    unpack_covariances,
 )
 from motioninr.settings import from_mapping
 
@@ -159,12 +158,6 @@ def test_saved_mixtures_round_trip_without_pickles(tmp_path, covariance):
                           back.sample_bin(1, 7, np.random.default_rng(0)))
 
 
-def test_packed_covariances_round_trip():
-    a = np.random.default_rng(0).normal(size=(3, 5, 5))
-    cov = a @ a.transpose(0, 2, 1)
-    assert np.allclose(unpack_covariances(pack_covariances(cov, "full"), 5), cov, atol=1e-5)
-
-
 def test_bin_samples_follow_the_stored_mixture():
     rng = np.random.default_rng(0)
     cov = np.array([[1.0, 0.6, 0.0], [0.6, 1.0, 0.3], [0.0, 0.3, 0.5]])
@@ -204,18 +197,3 @@ def test_missing_and_bad_mixture_files_are_clear(tmp_path):
 def test_bad_settings_name_the_setting(values, message):
     with pytest.raises(SettingsError, match=message):
         from_mapping(GMMSettings, values, "gmm")
-
-
-def test_square_root_factor_recovers_the_covariance_even_when_cholesky_fails():
-    from motioninr.gmm import square_root_factor
-
-    rng = np.random.default_rng(0)
-    a = rng.normal(size=(4, 4))
-    cov = a @ a.T + 0.1 * np.eye(4)
-    factor = square_root_factor(cov)
-    assert np.allclose(factor, np.linalg.cholesky(cov))
-    singular = np.outer([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]) - 1e-12 * np.eye(3)  # a tiny negative eigenvalue
-    with pytest.raises(np.linalg.LinAlgError):
-        np.linalg.cholesky(singular)
-    factor = square_root_factor(singular)
-    assert np.allclose(factor @ factor.T, singular, atol=1e-9)
