@@ -8,11 +8,12 @@ from motioninr.covariance import pack_covariances
 from motioninr.errors import DataError, SettingsError
 from motioninr.gmm import (
     GMMSettings,
-    MixtureBank,
+    LengthBinnedGMM,
     fit_bin,
     fit_mixtures,
     length_bins,
 )
+from motioninr.gmm_files import report
 from motioninr.settings import from_mapping
 
 
@@ -136,7 +137,7 @@ def test_fit_mixtures_records_every_bin():
         assert {"low", "high", "population", "components", "retries", "converged", "mean_log_likelihood"} <= set(r)
         assert np.isfinite(r["mean_log_likelihood"])
     assert bank.length_min.tolist() == [20, 30] and bank.length_max.tolist() == [45, 52]
-    rep = bank.report()
+    rep = report(bank)
     assert rep["bins"] == 5 and len(rep["classes"]["class1"]) == 2 and rep["classes"]["class1"][0]["lengths"] == "[30, 40)"
 
 
@@ -149,7 +150,7 @@ def test_saved_mixtures_round_trip_without_pickles(tmp_path, covariance):
         assert {"weights", "means", "covariances", "bin_low", "bin_high", "bin_action", "offsets"} <= set(z.files)
     info = json.loads((tmp_path / "gmm" / "gmm.json").read_text())
     assert info["covariance_type"] == covariance and len(info["bins"]) == bank.num_bins
-    back = MixtureBank.load(tmp_path / "gmm")
+    back = LengthBinnedGMM.load(tmp_path / "gmm")
     for name in ("bin_action", "bin_low", "bin_high", "offsets", "weights", "means", "covariances",
                  "length_min", "length_max"):
         assert np.array_equal(getattr(bank, name), getattr(back, name)), name
@@ -161,7 +162,7 @@ def test_saved_mixtures_round_trip_without_pickles(tmp_path, covariance):
 def test_bin_samples_follow_the_stored_mixture():
     rng = np.random.default_rng(0)
     cov = np.array([[1.0, 0.6, 0.0], [0.6, 1.0, 0.3], [0.0, 0.3, 0.5]])
-    bank = MixtureBank(
+    bank = LengthBinnedGMM.from_arrays(
         covariance_type="full", class_names=["a"], bin_action=[0, 0], bin_low=[10, 30], bin_high=[20, 40],
         offsets=[0, 1, 3], weights=[1.0, 0.25, 0.75], means=[[0, 0, 0], [10, 0, 0], [-10, 0, 0]],
         covariances=pack_covariances(np.stack([cov] * 3), "full"), length_min=[10], length_max=[39])
@@ -179,12 +180,12 @@ def test_bin_samples_follow_the_stored_mixture():
 
 def test_missing_and_bad_mixture_files_are_clear(tmp_path):
     with pytest.raises(DataError, match=r"gmm\.npz: not found; run `dvc repro fit-gmm`"):
-        MixtureBank.load(tmp_path)
+        LengthBinnedGMM.load(tmp_path)
     draws = make_draws([[20, 24]], dim=4)
     fit_mixtures(draws, GMMSettings(components=1, n_jobs=1)).save(tmp_path)
     (tmp_path / "gmm.json").write_text('{"format": "other"}')
     with pytest.raises(DataError, match="format 'other'"):
-        MixtureBank.load(tmp_path)
+        LengthBinnedGMM.load(tmp_path)
 
 
 @pytest.mark.parametrize("values, message", [
@@ -197,3 +198,4 @@ def test_missing_and_bad_mixture_files_are_clear(tmp_path):
 def test_bad_settings_name_the_setting(values, message):
     with pytest.raises(SettingsError, match=message):
         from_mapping(GMMSettings, values, "gmm")
+
