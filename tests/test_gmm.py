@@ -199,3 +199,60 @@ def test_bad_settings_name_the_setting(values, message):
     with pytest.raises(SettingsError, match=message):
         from_mapping(GMMSettings, values, "gmm")
 
+
+# ------------------------------------------------------------------------------------------ the estimator
+
+def test_estimator_fits_arrays_and_samples_requests(tmp_path):
+    from motioninr.commands.inspect import describe_gmm
+
+    draws = make_draws([[20, 24, 31, 40, 45], [30, 30, 52]])
+    settings = GMMSettings(components=2, min_population=40, n_jobs=1)
+    gmm = LengthBinnedGMM(settings)
+    assert gmm.fit(draws.codes, draws.lengths, draws.labels) is gmm
+    assert gmm.class_names == ["0", "1"] and gmm.num_bins == 5 and gmm.compose == "none"
+    assert all(r["samples"] is None for r in gmm.records)  # no sample ids given: not recorded
+    via_draws = fit_mixtures(draws, settings)
+    assert np.array_equal(gmm.means, via_draws.means) and np.array_equal(gmm.covariances, via_draws.covariances)
+    codes = gmm.sample([0, 1, 1], [22, 30, 300], np.random.default_rng(0))
+    assert codes.shape == (3, 8) and codes.dtype == np.float32
+    gmm.save(tmp_path, "plain")
+    assert LengthBinnedGMM.load(tmp_path, "plain").records == gmm.records
+    (tmp_path / "plain.npz").rename(tmp_path / "gmm.npz")
+    (tmp_path / "plain.json").rename(tmp_path / "gmm.json")
+    assert any("20..29" in line for line in describe_gmm(tmp_path))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a: a.update(codes=a["codes"][:, :, None]), r"codes: got a float32 array of shape \(160, 8, 1\), expected"),
+    (lambda a: a["codes"].__setitem__((3, 1), np.nan), r"codes: got .* expected finite numbers \(draws, code_dim\)"),
+    (lambda a: a.update(lengths=a["lengths"][:-1]), r"lengths: got shape \(159,\), expected one entry per code row"),
+    (lambda a: a.update(lengths=a["lengths"] + 0.5), "lengths: got non-integer values"),
+    (lambda a: a.update(lengths=a["lengths"] * 0), "lengths: got 0, expected frames >= 1"),
+    (lambda a: a.update(labels=a["labels"] + 1), r"labels: got 2, expected a class index in \[0, 2\)"),
+    (lambda a: a.update(samples=np.zeros(3)), r"samples: got shape \(3,\)"),
+    (lambda a: a.update(compose="concat"), "compose: got 'concat' without alphas"),
+    (lambda a: a.update(alphas=np.zeros((3, 2)), compose="add"), r"alphas: got shape \(3, 2\), expected one row"),
+    (lambda a: a.update(codes=a["codes"][:0], lengths=a["lengths"][:0], labels=a["labels"][:0]), "no code draws"),
+])
+def test_fit_checks_its_arrays_at_the_door(change, message):
+    draws = make_draws([[20, 24, 31, 40], [30, 30, 52, 60]])
+    args = {"codes": draws.codes.copy(), "lengths": draws.lengths, "labels": draws.labels,
+            "class_names": draws.class_names}
+    change(args)
+    codes, lengths, labels = args.pop("codes"), args.pop("lengths"), args.pop("labels")
+    with pytest.raises(DataError, match=message):
+        LengthBinnedGMM(GMMSettings(components=1, n_jobs=1)).fit(codes, lengths, labels, **args)
+
+
+def test_fit_checks_its_settings_at_the_door():
+    draws = make_draws([[20, 24]], dim=4)
+    for settings, message in [(GMMSettings(covariance="banana"), "gmm.covariance: got 'banana'"),
+                              (GMMSettings(components=0), "gmm.components: got 0"),
+                              (GMMSettings(space="both"), "gmm.space: got 'both'")]:
+        with pytest.raises(SettingsError, match=message):
+            LengthBinnedGMM(settings).fit(draws.codes, draws.lengths, draws.labels)
+    strict = LengthBinnedGMM(GMMSettings(components=1, n_jobs=1, guard_reference="means"))
+    with pytest.raises(DataError, match="gmm.guard_reference: got 'means', but LengthBinnedGMM.fit was given no"):
+        strict.fit(draws.codes, draws.lengths, draws.labels)
+    with pytest.raises(DataError, match=r"reference: got codes \(2, 3\) and labels \(2,\), expected \(rows, 4\)"):
+        strict.fit(draws.codes, draws.lengths, draws.labels, reference=np.zeros((2, 3)), reference_labels=[0, 0])
