@@ -23,6 +23,7 @@ import numpy as np
 
 from motioninr.codes import CodeDraws
 from motioninr.gmm import GMMSettings, fit_mixtures
+from motioninr.gmm_files import report
 
 
 def synthetic_draws(samples: int = 1190, draws: int = 50, classes: int = 12, half_dim: int = 128,
@@ -56,9 +57,9 @@ def main() -> None:
     settings = GMMSettings(components=args.components, covariance="full", min_population=50, min_window=10,
                            n_jobs=args.n_jobs, space=args.space)
     start = time.perf_counter()
-    bank = fit_mixtures(draws, settings)
+    gmm = fit_mixtures(draws, settings)
     seconds = time.perf_counter() - start
-    rep = bank.report()
+    rep = report(gmm)
     print(f"draws={len(draws.codes)} dim={draws.code_dim} bins={rep['bins']} components={rep['components']} "
           f"guard_failed_bins={rep['bins_failing_guard']} not_converged={rep['bins_not_converged']} "
           f"rejected_fits={rep['retries']}")

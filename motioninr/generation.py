@@ -25,9 +25,10 @@ from typing import Literal
 import numpy as np
 
 from motioninr.codes import CodeDraws
+from motioninr.covariance import square_root_factor
 from motioninr.data.dataset import MotionSet
 from motioninr.errors import DataError, SettingsError
-from motioninr.gmm import MixtureBank, square_root_factor
+from motioninr.gmm import LengthBinnedGMM
 from motioninr.settings import require
 
 SAMPLERS = ("gmm", "memorize", "gaussian")
@@ -45,39 +46,35 @@ def _requests(actions, lengths) -> tuple[np.ndarray, np.ndarray]:
 
 
 class GMMSampler:
-    """Codes from the length-binned mixtures (:class:`~motioninr.gmm.MixtureBank`).
+    """Codes from the length-binned mixtures (:meth:`~motioninr.gmm.LengthBinnedGMM.sample`).
 
     A request uses the bin of its action whose midpoint is nearest to its length;
     lengths outside the action's training lengths use the nearest bin and warn once.
-    A bank over beta only composes every sampled beta with its action's mean alpha.
+    Mixtures over beta only compose every sampled beta with its action's mean alpha.
     """
 
     name = "gmm"
 
-    def __init__(self, bank: MixtureBank):
-        self.bank = bank
-        self.code_dim = bank.output_dim
+    def __init__(self, gmm: LengthBinnedGMM):
+        self.gmm = gmm
+        self.code_dim = gmm.output_dim
         self._warned = False
 
     def sample(self, actions, lengths, rng: np.random.Generator) -> np.ndarray:
         """``(n, code_dim)`` float32 codes for ``actions (n,)`` and ``lengths (n,)``."""
         actions, lengths = _requests(actions, lengths)
-        bins = self.bank.nearest_bins(actions, lengths)
-        outside = self.bank.outside_training_range(actions, lengths)
+        codes = self.gmm.sample(actions, lengths, rng)
+        outside = self.gmm.outside_training_range(actions, lengths)
         if outside.any() and not self._warned:
             i = int(np.flatnonzero(outside)[0])
             a = int(actions[i])
             warnings.warn(
-                f"length {int(lengths[i])} of action {self.bank.class_names[a]!r} lies outside its training lengths "
-                f"[{self.bank.length_min[a]}, {self.bank.length_max[a]}]; using the nearest length bin",
+                f"length {int(lengths[i])} of action {self.gmm.class_names[a]!r} lies outside its training lengths "
+                f"[{self.gmm.length_min[a]}, {self.gmm.length_max[a]}]; using the nearest length bin",
                 stacklevel=2,
             )
             self._warned = True
-        out = np.empty((len(actions), self.bank.code_dim), dtype=np.float32)
-        for b in np.unique(bins):
-            sel = np.flatnonzero(bins == b)
-            out[sel] = self.bank.sample_bin(int(b), len(sel), rng)
-        return self.bank.compose_codes(out, actions).astype(np.float32)
+        return codes
 
 
 class MemorizeSampler:
@@ -184,12 +181,12 @@ def parse_action(text: str, class_names: list[str], where: str = "action") -> in
     raise SettingsError(f"{where}: got {text!r}, expected an action name or index among: {valid}")
 
 
-def make_sampler(name: str, bank: MixtureBank | None = None, draws: CodeDraws | None = None):
+def make_sampler(name: str, gmm: LengthBinnedGMM | None = None, draws: CodeDraws | None = None):
     """The sampler called ``name`` (``gmm`` needs the mixtures, the baselines need the draws)."""
     if name == "gmm":
-        if bank is None:
+        if gmm is None:
             raise DataError("the gmm sampler needs the fitted mixtures (models/gmm); run `dvc repro fit-gmm`")
-        return GMMSampler(bank)
+        return GMMSampler(gmm)
     if name in ("memorize", "gaussian"):
         if draws is None:
             raise DataError(f"the {name} sampler needs the code draws (data/codes/draws.npz); run `dvc repro resample`")
@@ -340,12 +337,12 @@ def output_seed(seed: int, sampler: str, protocol: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(f"{sampler}_{protocol}".encode())])
 
 
-def generate_outputs(model, settings: GenerateSettings, bank: MixtureBank | None,
-                     draws: CodeDraws | None, class_bank: MixtureBank | None = None
+def generate_outputs(model, settings: GenerateSettings, gmm: LengthBinnedGMM | None,
+                     draws: CodeDraws | None, class_gmm: LengthBinnedGMM | None = None
                      ) -> dict[str, tuple[MotionSet, np.ndarray, dict]]:
     """Every ``<sampler>_<protocol>`` set of the plan: motions, replication ``(sequences,)`` and metadata entry.
 
-    ``class_bank``: the length-agnostic mixtures the ``gmm`` sampler uses under the fixed protocol
+    ``class_gmm``: the length-agnostic mixtures the ``gmm`` sampler uses under the fixed protocol
     (``fixed_mixture: class``)."""
     labels = np.asarray(model.train_labels, dtype=np.int64)
     lengths = np.asarray(model.train_lengths, dtype=np.int64)
@@ -358,12 +355,12 @@ def generate_outputs(model, settings: GenerateSettings, bank: MixtureBank | None
         if sampler_name == "gmm" and protocol == "fixed" and settings.fixed_mixture == "class":
             key = "gmm_class"
             if key not in samplers:
-                if class_bank is None:
+                if class_gmm is None:
                     raise DataError("generate.fixed_mixture: got 'class', but the length-agnostic mixtures "
                                     "(models/gmm/class_gmm.npz) are missing; run `dvc repro fit-gmm`")
-                samplers[key] = GMMSampler(class_bank)
+                samplers[key] = GMMSampler(class_gmm)
         if key not in samplers:
-            samplers[key] = make_sampler(sampler_name, bank, draws)
+            samplers[key] = make_sampler(sampler_name, gmm, draws)
         rng = output_seed(settings.seed, sampler_name, protocol)
         actions, req_lengths, replication = [], [], []
         for r in range(settings.replications):

@@ -9,7 +9,8 @@ import typer
 
 from motioninr.codes import CodeDraws
 from motioninr.errors import exit_on_error
-from motioninr.gmm import CLASS_BANK, GMMSettings, fit_class_mixtures, fit_mixtures
+from motioninr.gmm import CLASS_GMM, GMMSettings, fit_class_mixtures, fit_mixtures
+from motioninr.gmm_files import report as mixture_report
 from motioninr.io import atomic_path, save_json
 from motioninr.settings import from_mapping
 from stages.common import read_params, section
@@ -29,19 +30,19 @@ def main(
         settings = from_mapping(GMMSettings, section(read_params(params), "gmm"), "gmm")
         start = time.perf_counter()
         code_draws = CodeDraws.load(draws)
-        bank = fit_mixtures(code_draws, settings)
-        class_bank = fit_class_mixtures(code_draws, settings)
+        gmm = fit_mixtures(code_draws, settings)
+        class_gmm = fit_class_mixtures(code_draws, settings)
         seconds = time.perf_counter() - start  # logged only: the artifacts hold nothing time-dependent
-        report = bank.report()
-        report["length_agnostic"] = {k: v for k, v in class_bank.report().items() if k != "classes"}
+        report = mixture_report(gmm)
+        report["length_agnostic"] = {k: v for k, v in mixture_report(class_gmm).items() if k != "classes"}
         with atomic_path(out, directory=True) as tmp:
-            bank.save(tmp)
-            class_bank.save(tmp, CLASS_BANK)
+            gmm.save(tmp)
+            class_gmm.save(tmp, CLASS_GMM)
             save_json(tmp / "gmm_report.json", report)
     ratio = report["code_sigma_ratio"]
     typer.echo(f"fitted {report['bins']} bins / {report['components']} components "
-               f"({report['components_per_bin']:.2f} per bin after the guard) and {class_bank.num_bins} "
-               f"length-agnostic mixtures ({class_bank.components_per_bin:.2f} components each) in {seconds:.1f} s; "
+               f"({report['components_per_bin']:.2f} per bin after the guard) and {class_gmm.num_bins} "
+               f"length-agnostic mixtures ({class_gmm.components_per_bin:.2f} components each) in {seconds:.1f} s; "
                f"code_sigma_ratio {'n/a' if ratio is None else f'{ratio:.3f}'} "
                f"({report['bins_failing_guard']} bins failing the guard, {report['bins_not_converged']} not converged)"
                f" -> {out}")

@@ -10,7 +10,7 @@ from motioninr.codes import CodeDraws
 from motioninr.device import resolve_device
 from motioninr.errors import exit_on_error
 from motioninr.generation import GenerateSettings, generate_outputs
-from motioninr.gmm import CLASS_BANK, MixtureBank
+from motioninr.gmm import CLASS_GMM, LengthBinnedGMM
 from motioninr.io import atomic_path, save_json
 from motioninr.settings import from_mapping
 from stages.common import read_params, section
@@ -33,13 +33,13 @@ def main(
 
         settings = from_mapping(GenerateSettings, section(read_params(params), "generate"), "generate")
         names = {s for s, _ in settings.plan()}
-        bank = MixtureBank.load(gmm) if "gmm" in names else None
-        class_bank = None
+        mixtures = LengthBinnedGMM.load(gmm) if "gmm" in names else None
+        class_mixtures = None
         if ("gmm", "fixed") in settings.plan() and settings.fixed_mixture == "class":
-            class_bank = MixtureBank.load(gmm, CLASS_BANK)
+            class_mixtures = LengthBinnedGMM.load(gmm, CLASS_GMM)
         code_draws = CodeDraws.load(draws) if names & {"memorize", "gaussian"} else None
         net = load_model(model, device=resolve_device(settings.device, "generate.device"))
-        outputs = generate_outputs(net, settings, bank, code_draws, class_bank)
+        outputs = generate_outputs(net, settings, mixtures, code_draws, class_mixtures)
         meta = {"files": {}, "class_names": net.class_names, "joint_names": net.joint_names,
                 "parents": net.parents, "fps": net.fps, "units": "m", "seed": settings.seed}
         with atomic_path(out, directory=True) as tmp:

@@ -18,7 +18,7 @@ from motioninr.codes import CodeDraws
 from motioninr.data.dataset import MotionSet, load_meta, load_split
 from motioninr.errors import DataError, exit_on_error
 from motioninr.generation import make_sampler
-from motioninr.gmm import MixtureBank
+from motioninr.gmm import LengthBinnedGMM
 from motioninr.io import atomic_path, load_npz
 from motioninr.latent import LatentSettings, PointSet, latent_pictures
 from motioninr.settings import from_mapping
@@ -49,15 +49,16 @@ def main(
         # threads, which only spin (15 s instead of 0.04 s for the demo's mixture draws on a busy machine).
         torch.set_num_threads(1)
         threadpool_limits(limits=1)
-        code_draws, bank = CodeDraws.load(draws), MixtureBank.load(gmm)
-        if list(bank.class_names) != list(code_draws.class_names):
-            raise DataError(f"{gmm}: mixtures for classes {bank.class_names}, but {draws} has {code_draws.class_names}")
+        code_draws, mixtures = CodeDraws.load(draws), LengthBinnedGMM.load(gmm)
+        if list(mixtures.class_names) != list(code_draws.class_names):
+            raise DataError(f"{gmm}: mixtures for classes {mixtures.class_names}, but {draws} has "
+                            f"{code_draws.class_names}")
         rng = np.random.default_rng(settings.seed)
         actions = np.repeat(code_draws.sample_labels, settings.gmm_samples)
         lengths = np.repeat(code_draws.sample_lengths, settings.gmm_samples)
         codes = PointSet("training sequence codes", code_draws.sample_codes, code_draws.sample_labels,
                          code_draws.sample_lengths)
-        mixture = PointSet("mixture samples", make_sampler("gmm", bank=bank).sample(actions, lengths, rng),
+        mixture = PointSet("mixture samples", make_sampler("gmm", gmm=mixtures).sample(actions, lengths, rng),
                            actions, lengths)
 
         meta = load_meta(processed)

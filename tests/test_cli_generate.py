@@ -9,7 +9,7 @@ from motioninr.cli import app
 from motioninr.codes import draw_codes
 from motioninr.data.dataset import MotionSet
 from motioninr.data.prepare import PrepareSettings, prepare
-from motioninr.gmm import CLASS_BANK, GMMSettings, fit_class_mixtures, fit_mixtures
+from motioninr.gmm import CLASS_GMM, GMMSettings, fit_class_mixtures, fit_mixtures
 from motioninr.settings import from_mapping
 from tests.conftest import synthetic_raw
 
@@ -29,7 +29,7 @@ def artifacts(tmp_path_factory):
     draws = draw_codes(model, draws=10)
     draws.save(root / "data" / "codes" / "draws.npz")
     fit_mixtures(draws, GMMSettings(components=2, min_population=10, n_jobs=1)).save(root / "models" / "gmm")
-    fit_class_mixtures(draws, GMMSettings(components=2, n_jobs=1)).save(root / "models" / "gmm", CLASS_BANK)
+    fit_class_mixtures(draws, GMMSettings(components=2, n_jobs=1)).save(root / "models" / "gmm", CLASS_GMM)
     return root
 
 

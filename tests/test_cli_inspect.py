@@ -87,7 +87,7 @@ def test_inspect_reports_code_sigma_ratio_and_components_per_bin(processed_dir, 
 
     from motioninr.codes import draw_codes
     from motioninr.data.dataset import load_meta
-    from motioninr.gmm import CLASS_BANK, GMMSettings, fit_class_mixtures, fit_mixtures
+    from motioninr.gmm import CLASS_GMM, GMMSettings, fit_class_mixtures, fit_mixtures
     from motioninr.model import save_model
     from motioninr.model.model import ModelSettings
     from motioninr.model.train import new_model
@@ -106,7 +106,7 @@ def test_inspect_reports_code_sigma_ratio_and_components_per_bin(processed_dir, 
     gmm = GMMSettings(components=2, min_population=10, n_jobs=1, guard=0)
     bank = fit_mixtures(draws, gmm)
     bank.save(tmp_path / "gmm")
-    fit_class_mixtures(draws, gmm).save(tmp_path / "gmm", CLASS_BANK)
+    fit_class_mixtures(draws, gmm).save(tmp_path / "gmm", CLASS_GMM)
     res = runner.invoke(app, ["inspect", str(tmp_path / "gmm")])
     assert res.exit_code == 0, res.output
     assert f"{round(bank.components_per_bin, 3)} components per bin on average" in res.output

@@ -13,7 +13,8 @@ import yaml
 
 from motioninr.codes import CodeDraws, code_sigma_ratio
 from motioninr.generation import GenerateSettings, GMMSampler, generate_outputs
-from motioninr.gmm import CLASS_BANK, GMMSettings, MixtureBank, fit_bin, fit_class_mixtures, fit_mixtures
+from motioninr.gmm import CLASS_GMM, GMMSettings, LengthBinnedGMM, fit_bin, fit_class_mixtures, fit_mixtures
+from motioninr.gmm_files import report
 from motioninr.model.model import ModelSettings
 from motioninr.model.train import Trainer, TrainSettings, reconstruction_loss, updates_per_epoch
 from motioninr.settings import from_mapping
@@ -244,9 +245,9 @@ def test_mixture_artifacts_hold_no_wall_clock_time(tmp_path):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     info = json.loads((tmp_path / "a" / "gmm.json").read_text())
     assert "fit_seconds" not in info and info["sigma_ratio"] == pytest.approx(draws.sigma_ratio())
-    loaded = MixtureBank.load(tmp_path / "a")
+    loaded = LengthBinnedGMM.load(tmp_path / "a")
     assert np.array_equal(loaded.alphas, draws.class_alphas.astype(np.float32)) and loaded.compose == "concat"
-    assert loaded.report()["components_per_bin"] == pytest.approx(loaded.components_per_bin, abs=1e-3)
+    assert report(loaded)["components_per_bin"] == pytest.approx(loaded.components_per_bin, abs=1e-3)
 
 
 # ----------------------------------------------------------------------------- evaluation protocol

@@ -22,7 +22,8 @@ from motioninr.generation import (
     parse_action,
     protocol_requests,
 )
-from motioninr.gmm import GMMSettings, MixtureBank, fit_class_mixtures, fit_mixtures, pack_covariances
+from motioninr.covariance import pack_covariances
+from motioninr.gmm import GMMSettings, LengthBinnedGMM, fit_class_mixtures, fit_mixtures
 from motioninr.settings import from_mapping
 
 
@@ -66,10 +67,11 @@ class FakeModel:
 def hand_bank():
     """Class 0: bins [10, 20) around 0 and [30, 40) around 100; class 1: one bin around -50 (3-d codes)."""
     cov = np.stack([np.eye(3) * 1e-4] * 3)
-    return MixtureBank(covariance_type="full", class_names=["a", "b"], bin_action=[0, 0, 1], bin_low=[10, 30, 5],
-                       bin_high=[20, 40, 15], offsets=[0, 1, 2, 3], weights=[1.0, 1.0, 1.0],
-                       means=[[0, 0, 0], [100, 0, 0], [-50, 0, 0]], covariances=pack_covariances(cov, "full"),
-                       length_min=[10, 5], length_max=[39, 14])
+    return LengthBinnedGMM.from_arrays(
+        covariance_type="full", class_names=["a", "b"], bin_action=[0, 0, 1], bin_low=[10, 30, 5],
+        bin_high=[20, 40, 15], offsets=[0, 1, 2, 3], weights=[1.0, 1.0, 1.0],
+        means=[[0, 0, 0], [100, 0, 0], [-50, 0, 0]], covariances=pack_covariances(cov, "full"),
+        length_min=[10, 5], length_max=[39, 14])
 
 
 # ---------------------------------------------------------------------------------------- draws

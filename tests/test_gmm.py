@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 
 from motioninr.codes import CodeDraws
+from motioninr.covariance import pack_covariances
 from motioninr.errors import DataError, SettingsError
 from motioninr.gmm import (
     GMMSettings,
-    MixtureBank,
+    LengthBinnedGMM,
     fit_bin,
     fit_mixtures,
     length_bins,
-    pack_covariances,
-    unpack_covariances,
 )
+from motioninr.gmm_files import report
 from motioninr.settings import from_mapping
 
 
@@ -137,7 +137,7 @@ def test_fit_mixtures_records_every_bin():
         assert {"low", "high", "population", "components", "retries", "converged", "mean_log_likelihood"} <= set(r)
         assert np.isfinite(r["mean_log_likelihood"])
     assert bank.length_min.tolist() == [20, 30] and bank.length_max.tolist() == [45, 52]
-    rep = bank.report()
+    rep = report(bank)
     assert rep["bins"] == 5 and len(rep["classes"]["class1"]) == 2 and rep["classes"]["class1"][0]["lengths"] == "[30, 40)"
 
 
@@ -150,7 +150,7 @@ def test_saved_mixtures_round_trip_without_pickles(tmp_path, covariance):
         assert {"weights", "means", "covariances", "bin_low", "bin_high", "bin_action", "offsets"} <= set(z.files)
     info = json.loads((tmp_path / "gmm" / "gmm.json").read_text())
     assert info["covariance_type"] == covariance and len(info["bins"]) == bank.num_bins
-    back = MixtureBank.load(tmp_path / "gmm")
+    back = LengthBinnedGMM.load(tmp_path / "gmm")
     for name in ("bin_action", "bin_low", "bin_high", "offsets", "weights", "means", "covariances",
                  "length_min", "length_max"):
         assert np.array_equal(getattr(bank, name), getattr(back, name)), name
@@ -159,16 +159,10 @@ def test_saved_mixtures_round_trip_without_pickles(tmp_path, covariance):
                           back.sample_bin(1, 7, np.random.default_rng(0)))
 
 
-def test_packed_covariances_round_trip():
-    a = np.random.default_rng(0).normal(size=(3, 5, 5))
-    cov = a @ a.transpose(0, 2, 1)
-    assert np.allclose(unpack_covariances(pack_covariances(cov, "full"), 5), cov, atol=1e-5)
-
-
 def test_bin_samples_follow_the_stored_mixture():
     rng = np.random.default_rng(0)
     cov = np.array([[1.0, 0.6, 0.0], [0.6, 1.0, 0.3], [0.0, 0.3, 0.5]])
-    bank = MixtureBank(
+    bank = LengthBinnedGMM.from_arrays(
         covariance_type="full", class_names=["a"], bin_action=[0, 0], bin_low=[10, 30], bin_high=[20, 40],
         offsets=[0, 1, 3], weights=[1.0, 0.25, 0.75], means=[[0, 0, 0], [10, 0, 0], [-10, 0, 0]],
         covariances=pack_covariances(np.stack([cov] * 3), "full"), length_min=[10], length_max=[39])
@@ -186,12 +180,12 @@ def test_bin_samples_follow_the_stored_mixture():
 
 def test_missing_and_bad_mixture_files_are_clear(tmp_path):
     with pytest.raises(DataError, match=r"gmm\.npz: not found; run `dvc repro fit-gmm`"):
-        MixtureBank.load(tmp_path)
+        LengthBinnedGMM.load(tmp_path)
     draws = make_draws([[20, 24]], dim=4)
     fit_mixtures(draws, GMMSettings(components=1, n_jobs=1)).save(tmp_path)
     (tmp_path / "gmm.json").write_text('{"format": "other"}')
     with pytest.raises(DataError, match="format 'other'"):
-        MixtureBank.load(tmp_path)
+        LengthBinnedGMM.load(tmp_path)
 
 
 @pytest.mark.parametrize("values, message", [
@@ -206,16 +200,59 @@ def test_bad_settings_name_the_setting(values, message):
         from_mapping(GMMSettings, values, "gmm")
 
 
-def test_square_root_factor_recovers_the_covariance_even_when_cholesky_fails():
-    from motioninr.gmm import square_root_factor
+# ------------------------------------------------------------------------------------------ the estimator
 
-    rng = np.random.default_rng(0)
-    a = rng.normal(size=(4, 4))
-    cov = a @ a.T + 0.1 * np.eye(4)
-    factor = square_root_factor(cov)
-    assert np.allclose(factor, np.linalg.cholesky(cov))
-    singular = np.outer([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]) - 1e-12 * np.eye(3)  # a tiny negative eigenvalue
-    with pytest.raises(np.linalg.LinAlgError):
-        np.linalg.cholesky(singular)
-    factor = square_root_factor(singular)
-    assert np.allclose(factor @ factor.T, singular, atol=1e-9)
+def test_estimator_fits_arrays_and_samples_requests(tmp_path):
+    from motioninr.commands.inspect import describe_gmm
+
+    draws = make_draws([[20, 24, 31, 40, 45], [30, 30, 52]])
+    settings = GMMSettings(components=2, min_population=40, n_jobs=1)
+    gmm = LengthBinnedGMM(settings)
+    assert gmm.fit(draws.codes, draws.lengths, draws.labels) is gmm
+    assert gmm.class_names == ["0", "1"] and gmm.num_bins == 5 and gmm.compose == "none"
+    assert all(r["samples"] is None for r in gmm.records)  # no sample ids given: not recorded
+    via_draws = fit_mixtures(draws, settings)
+    assert np.array_equal(gmm.means, via_draws.means) and np.array_equal(gmm.covariances, via_draws.covariances)
+    codes = gmm.sample([0, 1, 1], [22, 30, 300], np.random.default_rng(0))
+    assert codes.shape == (3, 8) and codes.dtype == np.float32
+    gmm.save(tmp_path, "plain")
+    assert LengthBinnedGMM.load(tmp_path, "plain").records == gmm.records
+    (tmp_path / "plain.npz").rename(tmp_path / "gmm.npz")
+    (tmp_path / "plain.json").rename(tmp_path / "gmm.json")
+    assert any("20..29" in line for line in describe_gmm(tmp_path))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a: a.update(codes=a["codes"][:, :, None]), r"codes: got a float32 array of shape \(160, 8, 1\), expected"),
+    (lambda a: a["codes"].__setitem__((3, 1), np.nan), r"codes: got .* expected finite numbers \(draws, code_dim\)"),
+    (lambda a: a.update(lengths=a["lengths"][:-1]), r"lengths: got shape \(159,\), expected one entry per code row"),
+    (lambda a: a.update(lengths=a["lengths"] + 0.5), "lengths: got non-integer values"),
+    (lambda a: a.update(lengths=a["lengths"] * 0), "lengths: got 0, expected frames >= 1"),
+    (lambda a: a.update(labels=a["labels"] + 1), r"labels: got 2, expected a class index in \[0, 2\)"),
+    (lambda a: a.update(samples=np.zeros(3)), r"samples: got shape \(3,\)"),
+    (lambda a: a.update(compose="concat"), "compose: got 'concat' without alphas"),
+    (lambda a: a.update(alphas=np.zeros((3, 2)), compose="add"), r"alphas: got shape \(3, 2\), expected one row"),
+    (lambda a: a.update(codes=a["codes"][:0], lengths=a["lengths"][:0], labels=a["labels"][:0]), "no code draws"),
+])
+def test_fit_checks_its_arrays_at_the_door(change, message):
+    draws = make_draws([[20, 24, 31, 40], [30, 30, 52, 60]])
+    args = {"codes": draws.codes.copy(), "lengths": draws.lengths, "labels": draws.labels,
+            "class_names": draws.class_names}
+    change(args)
+    codes, lengths, labels = args.pop("codes"), args.pop("lengths"), args.pop("labels")
+    with pytest.raises(DataError, match=message):
+        LengthBinnedGMM(GMMSettings(components=1, n_jobs=1)).fit(codes, lengths, labels, **args)
+
+
+def test_fit_checks_its_settings_at_the_door():
+    draws = make_draws([[20, 24]], dim=4)
+    for settings, message in [(GMMSettings(covariance="banana"), "gmm.covariance: got 'banana'"),
+                              (GMMSettings(components=0), "gmm.components: got 0"),
+                              (GMMSettings(space="both"), "gmm.space: got 'both'")]:
+        with pytest.raises(SettingsError, match=message):
+            LengthBinnedGMM(settings).fit(draws.codes, draws.lengths, draws.labels)
+    strict = LengthBinnedGMM(GMMSettings(components=1, n_jobs=1, guard_reference="means"))
+    with pytest.raises(DataError, match="gmm.guard_reference: got 'means', but LengthBinnedGMM.fit was given no"):
+        strict.fit(draws.codes, draws.lengths, draws.labels)
+    with pytest.raises(DataError, match=r"reference: got codes \(2, 3\) and labels \(2,\), expected \(rows, 4\)"):
+        strict.fit(draws.codes, draws.lengths, draws.labels, reference=np.zeros((2, 3)), reference_labels=[0, 0])

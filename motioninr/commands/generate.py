@@ -29,7 +29,7 @@ def generate(
         from motioninr.codes import CodeDraws
         from motioninr.device import resolve_device
         from motioninr.generation import SAMPLERS, generate_motions, make_sampler, parse_action
-        from motioninr.gmm import MixtureBank
+        from motioninr.gmm import LengthBinnedGMM
         from motioninr.model import load_model
 
         if length < 1:
@@ -44,12 +44,12 @@ def generate(
             for name in ("gmm.npz", "gmm.json"):
                 if not (gmm / name).is_file():
                     raise DataError(f"{gmm / name} not found; run `dvc repro fit-gmm` (or pass --gmm)")
-            bank, code_draws = MixtureBank.load(gmm), None
-            class_names = bank.class_names
+            mixtures, code_draws = LengthBinnedGMM.load(gmm), None
+            class_names = mixtures.class_names
         else:
             if not draws.is_file():
                 raise DataError(f"{draws} not found; run `dvc repro resample` (or pass --draws)")
-            bank, code_draws = None, CodeDraws.load(draws)
+            mixtures, code_draws = None, CodeDraws.load(draws)
             class_names = code_draws.class_names
         index = parse_action(action, class_names, "--action")
         net = load_model(model, device=resolve_device(device, "--device"))
@@ -60,7 +60,7 @@ def generate(
         out = out or Path(f"{class_names[index]}_{length}.npz")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            motions = generate_motions(net, make_sampler(sampler, bank, code_draws), np.full(count, index),
+            motions = generate_motions(net, make_sampler(sampler, mixtures, code_draws), np.full(count, index),
                                        np.full(count, length), np.random.default_rng(seed),
                                        prefix=f"{class_names[index]}_{length}")
         for w in caught:

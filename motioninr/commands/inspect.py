@@ -83,36 +83,34 @@ def describe_model(path: Path) -> list[str]:
 
 
 def describe_gmm(folder: Path) -> list[str]:
-    """The mixture bank in words: how bins and components were chosen, then per class and bin what was kept."""
-    from motioninr.gmm import MixtureBank
+    """The fitted mixtures in words: how bins and components were chosen, then per class and bin what was kept."""
+    from motioninr.gmm import CLASS_GMM, LengthBinnedGMM
 
-    from motioninr.gmm import CLASS_BANK
-
-    bank = MixtureBank.load(folder)
-    s, recs = bank.settings, bank.records
-    most = s.get("components")
-    classes = sorted({int(a) for a in bank.bin_action})
-    lines = [f"mixtures {folder}: {bank.num_bins} length bins over {len(classes)} of {len(bank.class_names)} classes, "
-             f"{len(bank.weights)} Gaussian components in all ({bank.covariance_type} covariance, "
-             f"{bank.code_dim}-d codes)"]
+    gmm = LengthBinnedGMM.load(folder)
+    s, recs = gmm.settings, gmm.records
+    most = s.components if s else None
+    classes = sorted({int(a) for a in gmm.bin_action})
+    lines = [f"mixtures {folder}: {gmm.num_bins} length bins over {len(classes)} of {len(gmm.class_names)} classes, "
+             f"{len(gmm.weights)} Gaussian components in all ({gmm.covariance_type} covariance, "
+             f"{gmm.code_dim}-d codes)"]
     if s:
-        lines.append(f"  Each class's draws are cut into length bins of at least {s.get('min_population')} draws "
-                     f"spanning at least {s.get('min_window')} frames; one mixture is fitted per bin, starting at "
+        lines.append(f"  Each class's draws are cut into length bins of at least {s.min_population} draws "
+                     f"spanning at least {s.min_window} frames; one mixture is fitted per bin, starting at "
                      f"{most} components.")
-        if s.get("guard", 0) > 0:
-            reference = ("the bin's own draws" if s.get("guard_reference", "draws") == "draws"
+        if s.guard > 0:
+            reference = ("the bin's own draws" if s.guard_reference == "draws"
                          else "the posterior means of the class's training sequences")
-            lines.append(f"  The memorisation guard rejects a fit with a component mean closer than {s['guard']:g} x "
+            lines.append(f"  The memorisation guard rejects a fit with a component mean closer than {s.guard:g} x "
                          f"the mean norm of {reference} to one of them; a rejected fit is retried with another seed "
-                         f"({s.get('retries')} per component count), then with one component fewer.")
+                         f"({s.retries} per component count), then with one component fewer.")
         else:
             lines.append("  The memorisation guard is off (gmm.guard 0): every bin keeps its first fit.")
     fewer = sum(r["components"] < most for r in recs) if most else 0
     rejected = sum(r.get("retries", 0) for r in recs)
     failed = [r for r in recs if not r.get("guard_passed", True)]
     unconverged = [r for r in recs if not r.get("converged", True)]
-    ratio = "unknown" if bank.sigma_ratio is None else f"{bank.sigma_ratio:.3f}"
-    lines.append(f"  Mixtures over {s.get('space', 'composed')} codes; {round(bank.components_per_bin, 3)} components "
+    ratio = "unknown" if gmm.sigma_ratio is None else f"{gmm.sigma_ratio:.3f}"
+    lines.append(f"  Mixtures over {s.space if s else 'composed'} codes; {round(gmm.components_per_bin, 3)} components "
                  f"per bin on average after the guard; code_sigma_ratio {ratio} (median posterior sigma over the "
                  f"spread of the sequences' code means: how far the draws scatter around each sequence).")
     lines.append(f"  In all: {fewer} of {len(recs)} bins kept fewer than {most} components; {rejected} fits were "
@@ -121,7 +119,7 @@ def describe_gmm(folder: Path) -> list[str]:
     for c in classes:
         rows = [r for r in recs if int(r["action"]) == c]
         kept = sum(r["components"] for r in rows)
-        lines.append(f"  {bank.class_names[c]}: {len(rows)} bins, {kept} components kept after the guard, "
+        lines.append(f"  {gmm.class_names[c]}: {len(rows)} bins, {kept} components kept after the guard, "
                      f"{sum(r.get('retries', 0) for r in rows)} fits rejected")
         lines.append(f"      {'lengths':<10} {'draws':>6} {'sequences':>9}  {'components kept':>15}  {'fits rejected':>13}")
         previous_high = None
@@ -133,10 +131,11 @@ def describe_gmm(folder: Path) -> list[str]:
             previous_high = r["high"]
             span = f"{r['low']}..{r['high'] - 1}"
             kept = f"{r['components']} of {most}"
-            lines.append(f"      {span:<10} {r.get('population', ''):>6} {r.get('samples', ''):>9}  {kept:>15}  "
+            sequences = "" if r.get("samples") is None else r["samples"]  # None: fitted without sample ids
+            lines.append(f"      {span:<10} {r.get('population', ''):>6} {sequences:>9}  {kept:>15}  "
                          f"{r.get('retries', 0):>13}" + (f"  ({'; '.join(notes)})" if notes else ""))
-    if (folder / f"{CLASS_BANK}.npz").is_file():
-        fixed = MixtureBank.load(folder, CLASS_BANK)
+    if (folder / f"{CLASS_GMM}.npz").is_file():
+        fixed = LengthBinnedGMM.load(folder, CLASS_GMM)
         lines.append(f"  Fixed-length protocol: {fixed.num_bins} length-agnostic mixtures (one per class), "
                      f"{fixed.components_per_bin:.2f} components each on average.")
     return lines
