@@ -13,18 +13,20 @@ from motioninr.io import one_line
 
 
 def require_dir(path: Path, expected: str) -> Path:
-    if not path.exists():
-        raise DataError(f"{path}: not found; expected {expected}")
-    if not path.is_dir():
-        raise DataError(f"{path}: not a folder; expected {expected}")
-    return path
+    """``path``, if it is an existing folder; otherwise a one-line error saying what was ``expected``."""
+    return _require(path, expected, path.is_dir, "a folder")
 
 
 def require_file(path: Path, expected: str) -> Path:
+    """``path``, if it is an existing file; otherwise a one-line error saying what was ``expected``."""
+    return _require(path, expected, path.is_file, "a file")
+
+
+def _require(path: Path, expected: str, is_kind, kind: str) -> Path:
     if not path.exists():
         raise DataError(f"{path}: not found; expected {expected}")
-    if not path.is_file():
-        raise DataError(f"{path}: not a file; expected {expected}")
+    if not is_kind():
+        raise DataError(f"{path}: not {kind}; expected {expected}")
     return path
 
 
