@@ -8,9 +8,10 @@ from typer.testing import CliRunner
 from motioninr.cli import app
 from motioninr.data.dataset import MotionSet
 from motioninr.errors import DataError
+from motioninr.canvas import clip_segments
 from motioninr.render import (
-    RenderSettings, SkeletonMeta, clip_segments, filmstrip_indices, fit_view, motion_title,
-    render_comparison, render_filmstrip, render_gif, to_z_up,
+    RenderSettings, SkeletonMeta, filmstrip_indices, fit_view, motion_title, render_comparison, render_filmstrip,
+    render_gif, to_z_up,
 )
 from motioninr.settings import from_mapping
 from motioninr.skeleton import SMPL_JOINTS, SMPL_PARENTS, VIBE18_JOINTS, VIBE18_PARENTS
