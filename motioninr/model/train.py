@@ -24,9 +24,7 @@ from torch import Tensor
 
 from motioninr.data.dataset import MotionSet
 from motioninr.errors import DataError, MotionINRError
-from motioninr.model.checkpoint import (  # noqa: F401 - CHECKPOINT_NAME and read_checkpoint: part of this API
-    CHECKPOINT_FORMAT, CHECKPOINT_NAME, fingerprint, read_checkpoint, resumable, write_checkpoint,
-)
+from motioninr.model.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_NAME, fingerprint, resumable, write_checkpoint
 from motioninr.model.code_optimizer import RowAdam, clip_grad_norm, dense_grad
 from motioninr.model.distributed import World
 from motioninr.model.frames import FrameSampler
@@ -35,39 +33,14 @@ from motioninr.model.objective import LossSettings, Objective
 from motioninr.model.train_settings import TrainSettings, epoch_passes, updates_per_epoch
 
 
-class TrainingError(MotionINRError):
-    """Training cannot go on (a non-finite loss)."""
-
-
 class Trainer:
     """The model, the training set as tensors, both optimisers and the random generator.
 
     ``train`` must be the split the model's sequence codes were made for (same order). All
     randomness (batches, frames, code noise) comes from one seeded generator, plus the global
-    torch generator for dropout; both are part of :meth:`state_dict`.
+    torch generator for dropout; both are part of :meth:`state_dict`. The passes come first
+    (:meth:`run_epoch`, :meth:`run_pass`, :meth:`step`), the state they work on after them.
     """
-
-    def __init__(self, model: MotionINR, train: MotionSet, settings: TrainSettings, device="cpu",
-                 loss: LossSettings | None = None):
-        check_split(model, train)
-        device = torch.device(device)
-        self.model, self.settings, self.device = model.to(device), settings, device
-        self.objective = Objective(model, loss)
-        self.start, self.stop = self.sequences_held(model.num_samples)
-        first, last = int(train.offsets[self.start]), int(train.offsets[self.stop])
-        self.frames = torch.from_numpy(self.objective.targets(train, first, last)).to(device)  # of [start, stop)
-        self.offsets = torch.from_numpy(train.offsets[:-1] - first).to(device)  # valid for [start, stop)
-        self.lengths = torch.from_numpy(train.lengths).to(device)
-        self.labels = torch.from_numpy(train.labels).to(device)
-        self.opt_decoder = torch.optim.Adam(model.decoder.parameters(), lr=settings.lr_decoder)
-        self.opt_codes = RowAdam(model.code_parameters(), lr=settings.lr_codes,
-                                 dense=settings.code_optimizer == "table")
-        self.accumulated: list[Tensor] | None = None  # decoder gradients summed over a pass (aggregate_per_epoch)
-        self.generator = torch.Generator(device=self.device)
-        self.generator.manual_seed(settings.seed)
-        torch.manual_seed(settings.seed)  # dropout draws from the global generator
-        self.frame_sampler = FrameSampler(settings, self.lengths, self.generator)
-        self.epoch, self.history = 0, []
 
     def run_epoch(self) -> dict:
         """Train one epoch (every pass of it); returns and records ``{"epoch", "pass", "loss", "recon",
@@ -125,6 +98,30 @@ class Trainer:
         self.update(which, code_norm)
         loss, recon, kl_seq, kl_act, error, count = sums
         return {"loss": loss, "recon": recon, "kl_seq": kl_seq, "kl_act": kl_act, "mpjpe_cm": error / count * 100.0}
+
+    # -- the state the passes work on
+
+    def __init__(self, model: MotionINR, train: MotionSet, settings: TrainSettings, device="cpu",
+                 loss: LossSettings | None = None):
+        check_split(model, train)
+        device = torch.device(device)
+        self.model, self.settings, self.device = model.to(device), settings, device
+        self.objective = Objective(model, loss)
+        self.start, self.stop = self.sequences_held(model.num_samples)
+        first, last = int(train.offsets[self.start]), int(train.offsets[self.stop])
+        self.frames = torch.from_numpy(self.objective.targets(train, first, last)).to(device)  # of [start, stop)
+        self.offsets = torch.from_numpy(train.offsets[:-1] - first).to(device)  # valid for [start, stop)
+        self.lengths = torch.from_numpy(train.lengths).to(device)
+        self.labels = torch.from_numpy(train.labels).to(device)
+        self.opt_decoder = torch.optim.Adam(model.decoder.parameters(), lr=settings.lr_decoder)
+        self.opt_codes = RowAdam(model.code_parameters(), lr=settings.lr_codes,
+                                 dense=settings.code_optimizer == "table")
+        self.accumulated: list[Tensor] | None = None  # decoder gradients summed over a pass (aggregate_per_epoch)
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(settings.seed)
+        torch.manual_seed(settings.seed)  # dropout draws from the global generator
+        self.frame_sampler = FrameSampler(settings, self.lengths, self.generator)
+        self.epoch, self.history = 0, []
 
     def update(self, which: str, code_norm: Tensor | None = None) -> None:
         """Clip the gradients of what pass ``which`` updates and step its optimisers (``code_norm``: the
@@ -235,6 +232,10 @@ def reconstruction_loss(per_frame: Tensor, batch: int, frames: int, reduction: s
     if reduction == "mean":
         return per_frame.sum() / frames
     return per_frame.sum() / batch
+
+
+class TrainingError(MotionINRError):
+    """Training cannot go on (a non-finite loss)."""
 
 
 def fit(model: MotionINR, train: MotionSet, settings: TrainSettings, *, device="cpu",
