@@ -21,23 +21,21 @@ from motioninr.model.objective import LossSettings
 
 CHECKPOINT_FORMAT = "motioninr-checkpoint-v1"
 CHECKPOINT_NAME = "last.pt"
-# the source of the model and of training: a change to any of them starts training over
-TRAINING_SOURCES = ("model.py", "decoders.py", "objective.py", "train.py", "train_settings.py", "frames.py",
-                    "code_optimizer.py", "sharding.py")
 
 
 def fingerprint(model: MotionINR, train: MotionSet, settings, loss: LossSettings | None = None) -> str:
     """What a checkpoint must match to be resumed: architecture, training settings (except the
     number of epochs, the checkpoint interval, the device and the threads), the training data
-    and the source of the model and of training (:data:`TRAINING_SOURCES`)."""
+    and the source of the model and of training (every module of this package, so a module added
+    to either is covered without being listed)."""
     train_settings = {k: v for k, v in settings_dict(settings).items()
                       if k not in ("epochs", "checkpoint_every", "device", "threads")}
     h = hashlib.sha256(json.dumps({"model": settings_dict(model.settings), "train": train_settings,
                                    "classes": model.class_names}, sort_keys=True).encode())
     if model.settings.output != "positions":
         h.update(json.dumps(settings_dict(loss or LossSettings()), sort_keys=True).encode())
-    for source in TRAINING_SOURCES:
-        h.update((Path(__file__).parent / source).read_bytes())
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(source.read_bytes())
     for a in (train.frames, train.lengths, train.labels, model.mean.cpu().numpy(), model.std.cpu().numpy()):
         h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()

@@ -42,13 +42,14 @@ class RowAdam(torch.optim.Optimizer):
 
     def rows_and_gradient(self, p: Tensor) -> tuple[Tensor, Tensor] | None:
         """The rows of ``p`` this step updates and their gradients ``(rows,), (rows, dim)``; None: no update."""
-        everything = torch.arange(len(p), device=p.device)
-        if p.grad is None:  # dense: a table no row of the batch used still steps, on its momentum
-            return (everything, torch.zeros_like(p)) if self.dense else None
-        if p.grad.is_sparse and not self.dense:
+        if self.dense:  # every row steps; a row the batch did not use has a zero gradient, moving on its momentum
+            return torch.arange(len(p), device=p.device), dense_grad(p)
+        if p.grad is None:
+            return None
+        if p.grad.is_sparse:
             grad = p.grad.coalesce()
             return grad.indices()[0], grad.values()
-        return everything, dense_grad(p)
+        return torch.arange(len(p), device=p.device), p.grad
 
     @torch.no_grad()
     def step(self, closure=None):
